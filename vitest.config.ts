@@ -1,0 +1,36 @@
+import { defineConfig } from "vitest/config";
+
+// Two projects:
+//  - unit:    no cluster, runs in seconds (`npm run test:unit`).
+//  - cluster: `*.cluster.test.ts`, run against one real control plane (etcd + kube-apiserver +
+//             kube-controller-manager + kube-scheduler + kwok) started by the global setup, or the one
+//             KUBECONFIG already points at when it was started by `npm run cluster -- up`.
+const conditions = ["minitask-source"];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["packages/*/test/**/*.test.ts", "codegen/test/**/*.test.ts", "testenv/test/**/*.test.ts"],
+          exclude: ["**/*.cluster.test.ts", "**/node_modules/**"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "cluster",
+          include: ["**/*.cluster.test.ts"],
+          exclude: ["**/node_modules/**"],
+          globalSetup: ["testenv/src/vitest-global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+        },
+      },
+    ],
+  },
+});
