@@ -53,5 +53,8 @@ export async function createTestNamespace(prefix = "test"): Promise<string> {
     .slice(0, 40);
   const name = `${safe}-${randomBytes(4).toString("hex")}`;
   await kubectl(["create", "namespace", name]);
+  // Pods are admitted only once the namespace's default ServiceAccount exists (made by the
+  // controller manager a moment after the namespace).
+  await kubectl(["wait", "--for=create", "serviceaccount/default", "-n", name, "--timeout=60s"]);
   return name;
 }
