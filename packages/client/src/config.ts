@@ -1,0 +1,328 @@
+// Kubeconfig loading and credentials, through @kubernetes/client-node's `KubeConfig` (which knows the
+// kubeconfig format, exec credential plugins, auth providers and the in-cluster service account), applied
+// to our own undici dispatcher rather than client-node's generated clients.
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import type https from "node:https";
+import os from "node:os";
+import path from "node:path";
+import { type Cluster, type Context, KubeConfig, type User } from "@kubernetes/client-node";
+import { type Clock, systemClock } from "./clock.ts";
+
+/** TLS material for the connection to the apiserver. */
+export interface TlsMaterial {
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  readonly pfx?: string | Buffer;
+  readonly passphrase?: string;
+  /** False only with `insecure-skip-tls-verify`. */
+  readonly rejectUnauthorized?: boolean;
+  /** `tls-server-name` of the cluster. */
+  readonly servername?: string;
+}
+
+/** What a request needs to authenticate: headers and the TLS material (client certificates, CA). */
+export interface Credentials {
+  /** `Authorization`, `Impersonate-User`, … */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly tls: TlsMaterial;
+  /** Changes exactly when `tls` changes; the transport builds a new connection pool when it does. */
+  readonly tlsKey: string;
+}
+
+/** Source of credentials; the transport asks on every request, so implementations cache. */
+export interface CredentialProvider {
+  /** `forceRefresh` after a 401: re-read token files, re-run exec plugins whose tokens expired. */
+  get(options?: { readonly forceRefresh?: boolean }): Promise<Credentials>;
+  /** Whether `forceRefresh` can produce different credentials (then a 401 is retried once). */
+  readonly refreshable: boolean;
+}
+
+export function tlsKeyOf(tls: TlsMaterial): string {
+  const h = createHash("sha256");
+  const add = (name: string, v: unknown): void => {
+    h.update(`${name}:`);
+    if (v === undefined) h.update("-");
+    else if (typeof v === "string" || Buffer.isBuffer(v)) h.update(v);
+    else if (Array.isArray(v)) for (const x of v) add(`${name}[]`, x);
+    else h.update(String(v));
+    h.update("\n");
+  };
+  add("ca", tls.ca);
+  add("cert", tls.cert);
+  add("key", tls.key);
+  add("pfx", tls.pfx);
+  add("passphrase", tls.passphrase);
+  add("rejectUnauthorized", tls.rejectUnauthorized);
+  add("servername", tls.servername);
+  return h.digest("hex");
+}
+
+/** Fixed credentials: a bearer token and/or TLS material. */
+export function staticCredentials(
+  options: { readonly token?: string; readonly headers?: Record<string, string>; readonly tls?: TlsMaterial } = {},
+): CredentialProvider {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  const tls = options.tls ?? {};
+  const creds: Credentials = { headers, tls, tlsKey: tlsKeyOf(tls) };
+  return { get: async () => creds, refreshable: false };
+}
+
+export interface KubeConfigCredentialsOptions {
+  /**
+   * How long credentials are reused before client-node is asked again (which re-reads certificate and
+   * token files and re-runs expired exec plugins). Default 60 s, like client-go's token file cache.
+   */
+  readonly refreshIntervalMs?: number;
+  readonly clock?: Clock;
+}
+
+/**
+ * Credentials of the current context of `kc`, through client-node's `applyToHTTPSOptions` (client
+ * certificates from files or data, tokens, token files, exec plugins, auth providers, impersonation).
+ * Cached for `refreshIntervalMs`; a forced refresh (after a 401) asks again at once. Concurrent callers
+ * share one refresh.
+ */
+export function kubeConfigCredentials(kc: KubeConfig, options: KubeConfigCredentialsOptions = {}): CredentialProvider {
+  const refreshIntervalMs = options.refreshIntervalMs ?? 60_000;
+  const clock = options.clock ?? systemClock;
+  let cached: { creds: Credentials; at: number } | undefined;
+  let inflight: Promise<Credentials> | undefined;
+
+  const view = plainHttpView(kc);
+
+  const load = async (): Promise<Credentials> => {
+    const opts: https.RequestOptions = { headers: {} };
+    await view.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers ?? {})) {
+      if (v === undefined) continue;
+      headers[k.toLowerCase()] = (Array.isArray(v) ? v.join(", ") : String(v)).trim();
+    }
+    if (typeof opts.auth === "string" && headers.authorization === undefined) {
+      headers.authorization = `Basic ${Buffer.from(opts.auth).toString("base64")}`;
+    }
+    const tls: TlsMaterial = dropUndefined({
+      ca: opts.ca as TlsMaterial["ca"],
+      cert: opts.cert as TlsMaterial["cert"],
+      key: opts.key as TlsMaterial["key"],
+      pfx: opts.pfx as TlsMaterial["pfx"],
+      passphrase: opts.passphrase,
+      rejectUnauthorized: opts.rejectUnauthorized,
+      servername: opts.servername,
+    });
+    const tlsKey = tlsKeyOf(tls);
+    // Keep the previous object when nothing changed, so the transport's pool lookup stays cheap.
+    const prev = cached?.creds;
+    const sameTls = prev !== undefined && prev.tlsKey === tlsKey;
+    return { headers, tls: sameTls ? prev.tls : tls, tlsKey };
+  };
+
+  return {
+    refreshable: true,
+    get(opts = {}): Promise<Credentials> {
+      if (!opts.forceRefresh && cached !== undefined && clock.now() - cached.at < refreshIntervalMs) {
+        return Promise.resolve(cached.creds);
+      }
+      if (inflight === undefined) {
+        inflight = load().then(
+          (creds) => {
+            cached = { creds, at: clock.now() };
+            inflight = undefined;
+            return creds;
+          },
+          (err: unknown) => {
+            inflight = undefined;
+            throw err;
+          },
+        );
+      }
+      return inflight;
+    },
+  };
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * client-node refuses to build credentials for an `http:` server unless `insecure-skip-tls-verify` is set
+ * (its agent factory throws). We never use its agent, so for `http:` servers we hand it a view of the
+ * same `KubeConfig` whose current cluster claims skipTLSVerify; everything else (users, authenticator
+ * caches) is the original object's through the prototype chain.
+ */
+function plainHttpView(kc: KubeConfig): KubeConfig {
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null || !cluster.server.startsWith("http:") || cluster.skipTLSVerify) return kc;
+  const patched: Cluster = { ...cluster, skipTLSVerify: true };
+  const view = Object.create(kc) as KubeConfig;
+  view.getCurrentCluster = () => patched;
+  return view;
+}
+
+/** Where the kubeconfig came from. */
+export type KubeConfigSource =
+  | { readonly kind: "file"; readonly paths: readonly string[] }
+  | { readonly kind: "in-cluster" };
+
+export interface LoadKubeConfigOptions {
+  /** An explicit kubeconfig path (`--kubeconfig`); wins over everything else. */
+  readonly kubeconfig?: string | undefined;
+  /** Use this context instead of the file's `current-context` (`--context`). */
+  readonly context?: string | undefined;
+  /**
+   * Whether the in-cluster service account may be used when no kubeconfig is given or set in
+   * `KUBECONFIG`: `"auto"` (default, tried before `~/.kube/config`, as controller-runtime does),
+   * `"never"`, or `"only"`.
+   */
+  readonly inCluster?: "auto" | "never" | "only";
+  /** Environment to read `KUBECONFIG`, `KUBERNETES_SERVICE_HOST/PORT` and `HOME` from. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Root prefix of the service account files (tests); default "" (i.e. `/var/run/secrets/…`). */
+  readonly inClusterRoot?: string;
+}
+
+export interface LoadedKubeConfig {
+  readonly kubeConfig: KubeConfig;
+  readonly source: KubeConfigSource;
+  /** Namespace of the chosen context, or of the service account; `default` when unset. */
+  readonly namespace: string;
+}
+
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/** Thrown when no usable configuration is found, or a requested context does not exist. */
+export class KubeConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "KubeConfigError";
+  }
+}
+
+/**
+ * Loads a kubeconfig the way kubectl and controller-runtime do: an explicit path, else the files listed
+ * in `KUBECONFIG` (merged, first occurrence of each name wins, missing files skipped), else the in-cluster
+ * service account (token file re-read periodically), else `~/.kube/config`.
+ */
+export function loadKubeConfig(options: LoadKubeConfigOptions = {}): LoadedKubeConfig {
+  const env = options.env ?? process.env;
+  const inClusterMode = options.inCluster ?? "auto";
+  const root = options.inClusterRoot ?? "";
+  let kc: KubeConfig;
+  let source: KubeConfigSource;
+
+  const inClusterAvailable = (): boolean =>
+    Boolean(env.KUBERNETES_SERVICE_HOST) &&
+    Boolean(env.KUBERNETES_SERVICE_PORT) &&
+    fs.existsSync(path.join(root, SERVICE_ACCOUNT_DIR, "token"));
+
+  const loadInCluster = (): KubeConfig => {
+    const k = new KubeConfig();
+    withEnv(env, () => k.loadFromCluster(root));
+    return k;
+  };
+
+  if (inClusterMode === "only") {
+    if (!inClusterAvailable()) {
+      throw new KubeConfigError("not running in a cluster: KUBERNETES_SERVICE_HOST/PORT or the token file is missing");
+    }
+    kc = loadInCluster();
+    source = { kind: "in-cluster" };
+  } else if (options.kubeconfig) {
+    kc = loadFiles([options.kubeconfig], true);
+    source = { kind: "file", paths: [options.kubeconfig] };
+  } else if (env.KUBECONFIG) {
+    const paths = env.KUBECONFIG.split(path.delimiter).filter((p) => p.length > 0);
+    kc = loadFiles(paths, false);
+    source = { kind: "file", paths };
+  } else if (inClusterMode === "auto" && inClusterAvailable()) {
+    kc = loadInCluster();
+    source = { kind: "in-cluster" };
+  } else {
+    const home = env.HOME ?? os.homedir();
+    const file = path.join(home, ".kube", "config");
+    if (!fs.existsSync(file)) {
+      throw new KubeConfigError(
+        `no kubeconfig: pass one explicitly, set KUBECONFIG, run in a cluster, or create ${file}`,
+      );
+    }
+    kc = loadFiles([file], true);
+    source = { kind: "file", paths: [file] };
+  }
+
+  if (options.context !== undefined) {
+    if (kc.getContextObject(options.context) === null) {
+      throw new KubeConfigError(`context ${JSON.stringify(options.context)} not found in the kubeconfig`);
+    }
+    kc.setCurrentContext(options.context);
+  }
+  const ctx = kc.getContextObject(kc.getCurrentContext());
+  if (ctx === null) {
+    throw new KubeConfigError(
+      kc.getCurrentContext()
+        ? `current context ${JSON.stringify(kc.getCurrentContext())} not found in the kubeconfig`
+        : "the kubeconfig has no current context; choose one with a context option",
+    );
+  }
+  if (kc.getCluster(ctx.cluster) === null) {
+    throw new KubeConfigError(`cluster ${JSON.stringify(ctx.cluster)} of context ${ctx.name} not found`);
+  }
+  const namespace = ctx.namespace?.trim() || "default";
+  return { kubeConfig: kc, source, namespace };
+}
+
+function loadFiles(paths: readonly string[], required: boolean): KubeConfig {
+  const clusters: Cluster[] = [];
+  const users: User[] = [];
+  const contexts: Context[] = [];
+  let currentContext: string | undefined;
+  let loaded = 0;
+  for (const p of paths) {
+    if (!required && !fs.existsSync(p)) continue;
+    const k = new KubeConfig();
+    try {
+      k.loadFromFile(p);
+    } catch (cause) {
+      throw new KubeConfigError(`cannot load kubeconfig ${p}: ${(cause as Error).message}`, { cause });
+    }
+    loaded++;
+    for (const c of k.getClusters()) if (!clusters.some((x) => x.name === c.name)) clusters.push(c);
+    for (const u of k.getUsers()) if (!users.some((x) => x.name === u.name)) users.push(u);
+    for (const c of k.getContexts()) if (!contexts.some((x) => x.name === c.name)) contexts.push(c);
+    if (!currentContext && k.getCurrentContext()) currentContext = k.getCurrentContext();
+  }
+  if (loaded === 0) throw new KubeConfigError(`none of the kubeconfig files exist: ${paths.join(path.delimiter)}`);
+  const kc = new KubeConfig();
+  kc.loadFromOptions({ clusters, users, contexts, currentContext });
+  return kc;
+}
+
+/** client-node reads `process.env` directly; run `fn` with `env` applied when it is not process.env. */
+function withEnv(env: Readonly<Record<string, string | undefined>>, fn: () => void): void {
+  if (env === process.env) {
+    fn();
+    return;
+  }
+  const keys = ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"] as const;
+  const saved = keys.map((k) => process.env[k]);
+  try {
+    for (const k of keys) {
+      const v = env[k];
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    fn();
+  } finally {
+    keys.forEach((k, i) => {
+      const v = saved[i];
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    });
+  }
+}
+
+export type { Cluster, Context, User };
+export { KubeConfig };
