@@ -1,0 +1,126 @@
+// The per-key record of a queue and the order in which ready records are handed out: plain FIFO (client-go), or
+// highest priority first with FIFO among equal priorities (controller-runtime's priority queue).
+
+import { Ring } from "./ring.ts";
+
+/** @internal The key is waiting in the ready store. */
+export const QUEUED = 1;
+/** @internal The key was handed out by `get` and is not `done` yet. */
+export const PROCESSING = 2;
+/** @internal The key is being processed and was added again meanwhile: it becomes ready on `done`. */
+export const PROCESSING_DIRTY = 3;
+
+/** @internal One record per key that is queued or processing; dropped when the key is done and not dirty. */
+export class Entry<T> {
+  key: unknown;
+  /** The latest item added under this key. */
+  item: T;
+  state: number;
+  /** Highest priority the key was added with since it was last handed out (priority queues only). */
+  priority: number;
+  /** Generation of the key's live position in a priority store. */
+  seq: number;
+
+  constructor(key: unknown, item: T, state: number, priority: number) {
+    this.key = key;
+    this.item = item;
+    this.state = state;
+    this.priority = priority;
+    this.seq = 0;
+  }
+}
+
+/** @internal Storage of the records that are ready to be handed out; a record is in it at most once. */
+export interface ReadyStore<T> {
+  readonly size: number;
+  /** Appends a record that is not in the store. */
+  push(entry: Entry<T>): void;
+  /** A record already in the store got a higher `priority`. */
+  raise(entry: Entry<T>): void;
+  /** Removes and returns the next record; the caller checks `size` first. */
+  shift(): Entry<T>;
+}
+
+/** @internal */
+export class FifoStore<T> implements ReadyStore<T> {
+  readonly #ring = new Ring<Entry<T>>();
+  get size(): number {
+    return this.#ring.size;
+  }
+  push(entry: Entry<T>): void {
+    this.#ring.push(entry);
+  }
+  raise(_entry: Entry<T>): void {}
+  shift(): Entry<T> {
+    return this.#ring.shift();
+  }
+}
+
+interface Bucket<T> {
+  readonly priority: number;
+  readonly entries: Ring<Entry<T>>;
+  readonly seqs: Ring<number>;
+}
+
+/**
+ * @internal Buckets per priority (kept sorted, highest first), FIFO inside a bucket. Raising a record's priority
+ * appends it to the higher bucket and leaves a stale position behind; the record's generation number tells live
+ * positions from stale ones, so nothing is ever searched for or removed from the middle of a bucket.
+ */
+export class PriorityStore<T> implements ReadyStore<T> {
+  #buckets: Bucket<T>[] = [];
+  #size = 0;
+  #seq = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  push(entry: Entry<T>): void {
+    this.#size++;
+    this.#place(entry);
+  }
+
+  raise(entry: Entry<T>): void {
+    this.#place(entry);
+  }
+
+  shift(): Entry<T> {
+    for (;;) {
+      const bucket = this.#buckets[0]!;
+      while (bucket.entries.size > 0) {
+        const entry = bucket.entries.shift();
+        const seq = bucket.seqs.shift();
+        if (entry.seq === seq) {
+          entry.seq = -1;
+          this.#size--;
+          if (bucket.entries.size === 0) this.#buckets.shift();
+          return entry;
+        }
+      }
+      this.#buckets.shift();
+    }
+  }
+
+  #place(entry: Entry<T>): void {
+    const seq = ++this.#seq;
+    entry.seq = seq;
+    const bucket = this.#bucket(entry.priority);
+    bucket.entries.push(entry);
+    bucket.seqs.push(seq);
+  }
+
+  #bucket(priority: number): Bucket<T> {
+    const buckets = this.#buckets;
+    // Few distinct priorities are expected: a linear scan over the sorted buckets is the fastest lookup.
+    let i = 0;
+    for (; i < buckets.length; i++) {
+      const b = buckets[i]!;
+      if (b.priority === priority) return b;
+      if (b.priority < priority) break;
+    }
+    const bucket: Bucket<T> = { priority, entries: new Ring<Entry<T>>(), seqs: new Ring<number>() };
+    buckets.splice(i, 0, bucket);
+    return bucket;
+  }
+}
