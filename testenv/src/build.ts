@@ -21,9 +21,9 @@ export function binaryPaths(env: NodeJS.ProcessEnv = process.env): Record<Binary
 }
 
 /** Checks that `go` exists and is new enough; throws a one-line, actionable error otherwise. */
-export function checkGo(): string {
+export function checkGo(env: NodeJS.ProcessEnv = process.env): string {
   const need = `Go >= ${MIN_GO.major}.${MIN_GO.minor}`;
-  const res = spawnSync("go", ["env", "GOVERSION"], { encoding: "utf8" });
+  const res = spawnSync("go", ["env", "GOVERSION"], { encoding: "utf8", env });
   if (res.error || res.status !== 0) {
     throw new TestEnvError(
       `${need} is needed to build the local control plane, but 'go' was not found on PATH (https://go.dev/dl)`,
@@ -87,7 +87,7 @@ export async function ensureBinaries(opts: BuildOptions = {}): Promise<Record<Bi
   const paths = binaryPaths(env);
   const missing = BINARIES.filter((b) => !existsSync(paths[b.name as BinaryName]));
   if (missing.length === 0) return paths;
-  const goVersion = checkGo();
+  const goVersion = checkGo(env);
   const logDir = join(cacheRoot(env), "logs");
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, "build.log");

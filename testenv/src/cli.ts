@@ -2,9 +2,9 @@
 //
 // Starts a real local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
 // kwok) as background processes, builds the binaries from Go modules the first time.
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Command, CommanderError } from "commander";
-import { TestEnvError } from "./build.ts";
+import { ensureBinaries, TestEnvError } from "./build.ts";
 import { ControlPlane } from "./controlplane.ts";
 import { cacheRoot } from "./versions.ts";
 
@@ -17,6 +17,14 @@ const program = new Command("cluster")
   .option("--state-dir <dir>", "where the cluster keeps its state (env MINITASK_CLUSTER_DIR)", defaultStateDir())
   .showHelpAfterError()
   .exitOverride();
+
+program
+  .command("build")
+  .description("only build (or find cached) the control-plane binaries and print their folder")
+  .action(async () => {
+    const bins = await ensureBinaries();
+    process.stdout.write(`${dirname(bins["kube-apiserver"])}\n`);
+  });
 
 program
   .command("up")

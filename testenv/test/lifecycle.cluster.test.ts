@@ -1,0 +1,85 @@
+// `npm run cluster -- up|status|env|down` as a user runs it, on a second control plane of its own,
+// and the errors a user can act on.
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { TestEnvError } from "../src/build.ts";
+import { ControlPlane } from "../src/controlplane.ts";
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+
+function cli(stateDir: string, ...args: string[]) {
+  return run(process.execPath, ["--conditions=minitask-source", CLI, "--state-dir", stateDir, ...args], {
+    env: { ...process.env, KUBECONFIG: "" },
+  });
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("cluster CLI", () => {
+  it("up starts every component, status and env describe it, down leaves no process and no state", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "minitask-cli-"));
+    try {
+      const up = await cli(dir, "up");
+      const kubeconfig = up.stdout.trim();
+      expect(kubeconfig).toBe(join(dir, "kubeconfig"));
+      expect(up.stderr).toContain("kwok simulates nodes and pods");
+
+      const status = await cli(dir, "status");
+      for (const c of ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]) {
+        expect(status.stdout).toMatch(new RegExp(`${c}\\s+running`));
+      }
+      expect(status.stdout).toMatch(/apiserver \/readyz\s+ok/);
+      expect((await cli(dir, "env")).stdout).toBe(`export KUBECONFIG=${kubeconfig}\n`);
+
+      // up again is idempotent: same cluster, same kubeconfig.
+      const cp = ControlPlane.attach(dir);
+      expect(cp).toBeDefined();
+      const pids = cp?.livePids() ?? [];
+      expect(pids).toHaveLength(5);
+      expect((await cli(dir, "up")).stdout.trim()).toBe(kubeconfig);
+      expect(ControlPlane.attach(dir)?.livePids()).toEqual(pids);
+
+      await cli(dir, "down");
+      expect(pids.filter(groupAlive)).toEqual([]);
+      expect(existsSync(dir)).toBe(false);
+      const after = await cli(dir, "status").catch((e: { code: number; stdout: string }) => e);
+      expect(after).toMatchObject({ code: 1 });
+    } finally {
+      ControlPlane.attach(dir)
+        ?.stop()
+        .catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a component that dies while starting fails the start with its log tail, leaving nothing running", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "minitask-bad-"));
+    try {
+      const err = await ControlPlane.start({
+        stateDir: dir,
+        apiserverArgs: ["--no-such-flag-for-test"],
+        log: () => {},
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TestEnvError);
+      expect((err as Error).message).toContain("kube-apiserver exited while starting");
+      expect((err as Error).message).toContain("unknown flag: --no-such-flag-for-test");
+      const cp = ControlPlane.attach(dir);
+      expect(cp?.livePids()).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
