@@ -144,7 +144,14 @@ describe("decodeWatchStream", () => {
   });
 
   it("yields ERROR events with their Status (turning them into errors is the client's job)", async () => {
-    const status = { kind: "Status", apiVersion: "v1", status: "Failure", code: 410, reason: "Expired", message: "too old" };
+    const status = {
+      kind: "Status",
+      apiVersion: "v1",
+      status: "Failure",
+      code: 410,
+      reason: "Expired",
+      message: "too old",
+    };
     const { events } = await collect([`${JSON.stringify({ type: "ERROR", object: status })}\n`]);
     expect(events).toEqual([{ type: "ERROR", object: status }]);
   });
@@ -210,7 +217,9 @@ describe("parseWatchEvent / isInitialEventsEndBookmark", () => {
       }),
     );
     expect(isInitialEventsEndBookmark(e)).toBe(true);
-    expect(isInitialEventsEndBookmark({ type: "BOOKMARK", object: { metadata: { resourceVersion: "9" } } })).toBe(false);
+    expect(isInitialEventsEndBookmark({ type: "BOOKMARK", object: { metadata: { resourceVersion: "9" } } })).toBe(
+      false,
+    );
     expect(isInitialEventsEndBookmark({ type: "ADDED", object: {} })).toBe(false);
   });
 });

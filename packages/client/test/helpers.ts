@@ -58,7 +58,12 @@ export async function startServer(handler: Handler, port = 0): Promise<TestServe
   };
 }
 
-export function sendJson(res: http.ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: http.ServerResponse,
+  code: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(code, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
   res.end(text);
