@@ -7,7 +7,6 @@ import {
   apiErrorFromStatus,
   BadRequestError,
   ConflictError,
-  ForbiddenError,
   GoneError,
   InternalError,
   InvalidError,
