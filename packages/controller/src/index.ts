@@ -1,1 +1,1 @@
-export {};
+export * from "./runtime/index.ts";
