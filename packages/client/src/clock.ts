@@ -13,12 +13,14 @@ export interface Clock {
   setTimer(callback: () => void, ms: number): TimerHandle;
 }
 
-/** The real clock (`performance.now()` and `setTimeout`). Timers do not keep the process alive. */
+/**
+ * The real clock (`performance.now()` and `setTimeout`). Timers keep the process alive: a request
+ * waiting to be retried is pending work.
+ */
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimer(callback, ms) {
     const t = setTimeout(callback, ms);
-    t.unref?.();
     return { cancel: () => clearTimeout(t) };
   },
 };

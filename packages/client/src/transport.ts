@@ -65,6 +65,11 @@ export interface AgentOptions {
   readonly connectTimeoutMs?: number;
   /** Time to wait for response headers. Default 60 s (watches get their headers at once). */
   readonly headersTimeoutMs?: number;
+  /**
+   * For non-streaming requests: longest silence between body chunks before the request fails (and is
+   * retried when idempotent). Default 60 s. Streams use their own `idleTimeoutMs` (default: none).
+   */
+  readonly bodyTimeoutMs?: number;
   /** Max connections per origin; default unlimited (every watch holds one with HTTP/1.1). */
   readonly connections?: number;
   /** Negotiate HTTP/2 via ALPN (many watches over one connection). Default false. */
@@ -375,7 +380,7 @@ export class Transport implements AsyncDisposable {
           headers,
           body: req.body ?? null,
           signal: signal ?? null,
-          bodyTimeout: stream ? (req.idleTimeoutMs ?? 0) : 0,
+          bodyTimeout: stream ? (req.idleTimeoutMs ?? 0) : (this.#agentOptions.bodyTimeoutMs ?? 60_000),
           headersTimeout: this.#agentOptions.headersTimeoutMs ?? 60_000,
         });
         statusCode = response.statusCode;
