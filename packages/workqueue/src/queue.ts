@@ -14,7 +14,18 @@ import {
   type QueueMetrics,
   UNFINISHED_WORK_UPDATE_PERIOD_MS,
 } from "./metrics.ts";
-import { Entry, FifoStore, PROCESSING, PROCESSING_DIRTY, PriorityStore, QUEUED, type ReadyStore } from "./ready.ts";
+import {
+  Entry,
+  FifoStore,
+  FREE,
+  IDLE,
+  nextSeq,
+  PROCESSING,
+  PROCESSING_DIRTY,
+  PriorityStore,
+  QUEUED,
+  type ReadyStore,
+} from "./ready.ts";
 import { Ring } from "./ring.ts";
 
 /** What `get` resolves to: an item to process, or the signal that the queue is shut down and empty. */
@@ -95,6 +106,12 @@ export interface AddOptions {
 }
 
 const ENTRY_POOL_SIZE = 1024;
+/** Up to this many records in flight, `done` finds its record by scanning them instead of hashing the key. */
+const ACTIVE_SCAN_LIMIT = 8;
+/** How many done records (the most recent) stay in the key map, idle. */
+const IDLE_KEEP = 1024;
+/** Idle records are forgotten in batches of this many (tight loops over the map are much cheaper). */
+const IDLE_EVICT_BATCH = 64;
 
 const SHUTDOWN: GetResult<never> = Object.freeze({ shutdown: true as const });
 const SHUTDOWN_PROMISE: Promise<GetResult<never>> = Promise.resolve(SHUTDOWN);
@@ -110,10 +127,15 @@ interface Waiter<T> {
 /** The basic work queue (client-go's `workqueue.Typed`). Create it with {@link newQueue}. */
 export class WorkQueue<T> implements Queue<T> {
   readonly #keyOf: KeyFunction<T> | null;
-  /** Every key that is queued or processing. */
+  /** A record for every key that is queued or processing, and for up to IDLE_KEEP keys done recently. */
   readonly #entries = new Map<unknown, Entry<T>>();
-  /** Number of entries in state PROCESSING or PROCESSING_DIRTY. */
-  #processing = 0;
+  /** The records in state PROCESSING or PROCESSING_DIRTY (each knows its index). */
+  readonly #active: Entry<T>[] = [];
+  /** Records in state IDLE (done, not dirty), still in `#entries`. */
+  #idle = 0;
+  /** Positions of idle records, oldest first, with the `seq` each had when it became idle. */
+  readonly #idleEntries = new Ring<Entry<T>>();
+  readonly #idleSeqs = new Ring<number>();
   /** Recycled records: a steady stream of adds and dones allocates none. */
   readonly #pool: Entry<T>[] = [];
   readonly #ready: ReadyStore<T>;
@@ -175,6 +197,15 @@ export class WorkQueue<T> implements Queue<T> {
       this.#makeReady(created);
       return;
     }
+    if (entry.state === IDLE) {
+      entry.state = QUEUED;
+      entry.item = item;
+      entry.priority = priority;
+      this.#idle--;
+      if (this.#metrics !== null) this.#metricsAdd(key);
+      this.#makeReady(entry);
+      return;
+    }
     const state = entry.state;
     if (state === PROCESSING) {
       // Re-added while being processed: remember it, `done` makes it ready again.
@@ -222,22 +253,47 @@ export class WorkQueue<T> implements Queue<T> {
 
   done(item: T): void {
     const key = this.#keyOf === null ? item : this.#keyOf(item);
-    const entry = this.#entries.get(key);
-    if (entry === undefined || entry.state === QUEUED) return; // not being processed: nothing to finish
-    this.#processing--;
+    // Few items are processed at once (one per worker), so a scan of them usually finds the record without
+    // hashing the key; the map answers otherwise (many in flight, or keys `===` cannot match, such as NaN).
+    const active = this.#active;
+    let entry: Entry<T> | undefined;
+    if (active.length <= ACTIVE_SCAN_LIMIT) {
+      for (let i = 0; i < active.length; i++) {
+        const e = active[i]!;
+        if (e.key === key) {
+          entry = e;
+          break;
+        }
+      }
+    }
+    if (entry === undefined) {
+      entry = this.#entries.get(key);
+      // Not being processed (unknown, waiting, or already done): nothing to finish.
+      if (entry === undefined || entry.state < PROCESSING) return;
+    }
+    const last = active.pop()!;
+    if (last !== entry) {
+      active[entry.activeIndex] = last;
+      last.activeIndex = entry.activeIndex;
+    }
+    entry.activeIndex = -1;
     if (this.#metrics !== null) this.#metricsDone(key);
     if (entry.state === PROCESSING_DIRTY) {
       entry.state = QUEUED;
       this.#makeReady(entry);
       return;
     }
-    this.#entries.delete(key);
-    if (this.#pool.length < ENTRY_POOL_SIZE) {
-      entry.key = undefined;
-      entry.item = undefined as T;
-      this.#pool.push(entry);
-    }
-    if (this.#processing === 0 && this.#drainWaiters.length > 0) this.#resolveDrain();
+    // The record stays in the map, idle, until IDLE_KEEP newer records are idle: deleting every key from a Map as
+    // soon as it is done makes V8 shrink and regrow the table whenever the number of keys swings, which costs more
+    // than the rest of the queue. An idle record is also reused as is when its key is added again.
+    entry.state = IDLE;
+    entry.item = undefined as T;
+    const seq = nextSeq();
+    entry.seq = seq;
+    this.#idleEntries.push(entry);
+    this.#idleSeqs.push(seq);
+    if (++this.#idle > IDLE_KEEP + IDLE_EVICT_BATCH || this.#idleEntries.size > 2 * IDLE_KEEP) this.#evictIdle();
+    if (active.length === 0 && this.#drainWaiters.length > 0) this.#resolveDrain();
   }
 
   shutDown(): void {
@@ -247,7 +303,7 @@ export class WorkQueue<T> implements Queue<T> {
 
   shutDownWithDrain(): Promise<void> {
     this.#shutDown();
-    if (this.#processing === 0) {
+    if (this.#active.length === 0) {
       this.#resolveDrain();
       return Promise.resolve();
     }
@@ -313,6 +369,23 @@ export class WorkQueue<T> implements Queue<T> {
     for (const resolve of drainWaiters) resolve();
   }
 
+  /** Forgets the oldest idle records until at most IDLE_KEEP remain (and drops stale positions on the way). */
+  #evictIdle(): void {
+    const entries = this.#idleEntries;
+    const seqs = this.#idleSeqs;
+    while (this.#idle > IDLE_KEEP || entries.size > 2 * IDLE_KEEP) {
+      const entry = entries.shift();
+      const seq = seqs.shift();
+      // A position is stale when its record was reused since (added again, or recycled for another key).
+      if (entry.state !== IDLE || entry.seq !== seq) continue;
+      this.#entries.delete(entry.key);
+      this.#idle--;
+      entry.state = FREE;
+      entry.key = undefined;
+      if (this.#pool.length < ENTRY_POOL_SIZE) this.#pool.push(entry);
+    }
+  }
+
   /** `entry` is QUEUED: hand it to a waiting worker, or put it in the ready store. */
   #makeReady(entry: Entry<T>): void {
     const waiters = this.#waiters;
@@ -334,7 +407,8 @@ export class WorkQueue<T> implements Queue<T> {
   #startProcessing(entry: Entry<T>): void {
     entry.state = PROCESSING;
     entry.priority = 0;
-    this.#processing++;
+    entry.activeIndex = this.#active.length;
+    this.#active.push(entry);
     if (this.#metrics !== null) this.#metricsGet(entry.key);
   }
 

@@ -3,6 +3,10 @@
 
 import { Ring } from "./ring.ts";
 
+/** @internal The record is in the pool of unused records (or being recycled). */
+export const FREE = -1;
+/** @internal The key was processed and is not dirty: the record only awaits the next sweep (or a new add). */
+export const IDLE = 0;
 /** @internal The key is waiting in the ready store. */
 export const QUEUED = 1;
 /** @internal The key was handed out by `get` and is not `done` yet. */
@@ -18,8 +22,13 @@ export class Entry<T> {
   state: number;
   /** Highest priority the key was added with since it was last handed out (priority queues only). */
   priority: number;
-  /** Generation of the key's live position in a priority store. */
+  /**
+   * Generation of the record's current position in a priority store (while QUEUED) or in the queue's list of idle
+   * records (while IDLE); positions that carry another number are stale. Drawn from {@link nextSeq}.
+   */
   seq: number;
+  /** Index in the queue's list of records being processed (while PROCESSING or PROCESSING_DIRTY). */
+  activeIndex: number;
 
   constructor(key: unknown, item: T, state: number, priority: number) {
     this.key = key;
@@ -27,7 +36,15 @@ export class Entry<T> {
     this.state = state;
     this.priority = priority;
     this.seq = 0;
+    this.activeIndex = -1;
   }
+}
+
+let seqCounter = 0;
+
+/** @internal A number never handed out before (in this process, for 2^53 calls). */
+export function nextSeq(): number {
+  return ++seqCounter;
 }
 
 /** @internal Storage of the records that are ready to be handed out; a record is in it at most once. */
@@ -70,7 +87,6 @@ interface Bucket<T> {
 export class PriorityStore<T> implements ReadyStore<T> {
   #buckets: Bucket<T>[] = [];
   #size = 0;
-  #seq = 0;
 
   get size(): number {
     return this.#size;
@@ -103,7 +119,7 @@ export class PriorityStore<T> implements ReadyStore<T> {
   }
 
   #place(entry: Entry<T>): void {
-    const seq = ++this.#seq;
+    const seq = nextSeq();
     entry.seq = seq;
     const bucket = this.#bucket(entry.priority);
     bucket.entries.push(entry);
