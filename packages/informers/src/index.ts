@@ -1,1 +1,77 @@
-export {};
+// @minitask/informers — client-go `tools/cache` for TypeScript: a reflector (paginated list + watch, or
+// watch-list streaming) that never gives up silently, an indexed cache handing out deep-readonly objects,
+// shared informers with per-handler buffers delivering events in order, a factory and typed listers.
+
+export { Backoff, type BackoffOptions, defaultBackoff } from "./backoff.ts";
+export {
+  type ForResourceOptions,
+  SharedInformerFactory,
+  type SharedInformerFactoryOptions,
+} from "./factory.ts";
+export type {
+  AddEventHandlerOptions,
+  HandlerRegistration,
+  HandlerStats,
+  ResourceEventHandler,
+} from "./handlers.ts";
+export {
+  type InformerExtras,
+  type NewInformerOptions,
+  newSharedIndexInformer,
+  type SharedIndexInformer,
+  type SharedIndexInformerOptions,
+  SharedInformer,
+  stripManagedFields,
+} from "./informer.ts";
+export {
+  DeletedFinalStateUnknown,
+  deletionHandlingMetaNamespaceKeyFunc,
+  finalStateOf,
+  type HasMetadata,
+  isDeletedFinalStateUnknown,
+  type KeyFunc,
+  metaNamespaceKeyFunc,
+  splitMetaNamespaceKey,
+} from "./keys.ts";
+export { type Lister, type NamespaceLister, newLister } from "./lister.ts";
+export {
+  type CountedEventType,
+  consoleLogger,
+  type InformerCounters,
+  type InformerLabels,
+  type InformerLogger,
+  type InformerObserver,
+  type RecoveryAction,
+  type ReflectorPhase,
+  silentLogger,
+  type WatchErrorInfo,
+} from "./observe.ts";
+export {
+  isTooLargeResourceVersion,
+  type ListerWatcher,
+  MissingInitialEventsEndError,
+  Reflector,
+  type ReflectorOptions,
+  type ReflectorSink,
+  ShortWatchError,
+  UnexpectedObjectError,
+  type WatchListMode,
+} from "./reflector.ts";
+export {
+  type LabelMatcher,
+  type LabelSelector,
+  labelSelectorMatcher,
+  labelSelectorString,
+  SelectorParseError,
+} from "./selector.ts";
+export {
+  IndexedCache,
+  type IndexedCacheOptions,
+  type Indexer,
+  type IndexFunc,
+  metaNamespaceIndexFunc,
+  NAMESPACE_INDEX,
+  resourceVersionChanged,
+  type Store,
+  type StoreChange,
+} from "./store.ts";

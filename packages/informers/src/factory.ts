@@ -1,0 +1,153 @@
+// SharedInformerFactory: one informer per resource + namespace + selectors, shared by everyone who asks,
+// started and stopped together.
+import type { KubeClient, KubeObject, ResourceDescriptor } from "@minitask/client";
+import type { Clock } from "@minitask/workqueue";
+import { newSharedIndexInformer, type SharedIndexInformer, type SharedInformer } from "./informer.ts";
+import type { InformerCounters, InformerLabels, InformerLogger, InformerObserver, WatchErrorInfo } from "./observe.ts";
+import type { ReflectorOptions, WatchListMode } from "./reflector.ts";
+
+export interface SharedInformerFactoryOptions {
+  /** Default namespace of informers (default: all namespaces). */
+  readonly namespace?: string;
+  /** Default resync period of handlers (0 = none). */
+  readonly resyncPeriodMs?: number;
+  /** Watch-list streaming for initial state: `"auto"` (default), `true` or `false`. */
+  readonly watchList?: WatchListMode;
+  /** Default label selector of informers. */
+  readonly labelSelector?: string;
+  /** Default field selector of informers. */
+  readonly fieldSelector?: string;
+  /** Default transform (default: strip managedFields). */
+  readonly transform?: (obj: KubeObject) => KubeObject;
+  readonly observer?: InformerObserver;
+  readonly logger?: InformerLogger;
+  /** Called for every list/watch failure of every informer (default: log a warning). */
+  readonly watchErrorHandler?: (info: WatchErrorInfo) => void;
+  readonly clock?: Clock;
+  /** Reflector tuning passed to every informer (page size, watchdog, timeouts, backoff …). */
+  readonly reflector?: Omit<
+    ReflectorOptions,
+    "labels" | "labelSelector" | "fieldSelector" | "watchList" | "observer" | "logger" | "onWatchError" | "clock"
+  >;
+}
+
+export interface ForResourceOptions {
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}
+
+interface Entry {
+  readonly informer: SharedInformer<KubeObject>;
+  run: Promise<void> | undefined;
+}
+
+export class SharedInformerFactory {
+  readonly #client: KubeClient;
+  readonly #options: SharedInformerFactoryOptions;
+  readonly #informers = new Map<string, Entry>();
+  readonly #stop = new AbortController();
+  #shutdown = false;
+
+  constructor(
+    client: KubeClient,
+    options: {
+      namespace?: string;
+      resyncPeriodMs?: number;
+      watchList?: boolean | "auto";
+    } & SharedInformerFactoryOptions = {},
+  ) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  /** The shared informer of a resource (created on first use; started by the next `start()`). */
+  forResource<T extends KubeObject>(
+    resource: ResourceDescriptor,
+    opts: ForResourceOptions = {},
+  ): SharedIndexInformer<T> {
+    return this.informerFor<T>(resource, opts);
+  }
+
+  /** Same as `forResource`, typed as our implementation (counters, handler stats, watch-error hook). */
+  informerFor<T extends KubeObject>(resource: ResourceDescriptor, opts: ForResourceOptions = {}): SharedInformer<T> {
+    if (this.#shutdown) throw new Error("the informer factory has been shut down");
+    const namespace = resource.namespaced === false ? "" : (opts.namespace ?? this.#options.namespace ?? "");
+    const labelSelector = opts.labelSelector ?? this.#options.labelSelector ?? "";
+    const fieldSelector = opts.fieldSelector ?? this.#options.fieldSelector ?? "";
+    const key = [resource.group, resource.version, resource.resource, namespace, labelSelector, fieldSelector].join(
+      "\u0000",
+    );
+    let entry = this.#informers.get(key);
+    if (entry === undefined) {
+      const o = this.#options;
+      const informer = newSharedIndexInformer<KubeObject>(this.#client, resource, {
+        ...o.reflector,
+        namespace: namespace || undefined,
+        labelSelector,
+        fieldSelector,
+        ...(o.watchList !== undefined ? { watchList: o.watchList } : {}),
+        ...(o.resyncPeriodMs !== undefined ? { resyncPeriodMs: o.resyncPeriodMs } : {}),
+        ...(o.transform !== undefined ? { transform: o.transform } : {}),
+        ...(o.observer !== undefined ? { observer: o.observer } : {}),
+        ...(o.logger !== undefined ? { logger: o.logger } : {}),
+        ...(o.watchErrorHandler !== undefined ? { onWatchError: o.watchErrorHandler } : {}),
+        ...(o.clock !== undefined ? { clock: o.clock } : {}),
+      });
+      entry = { informer, run: undefined };
+      this.#informers.set(key, entry);
+    }
+    return entry.informer as unknown as SharedInformer<T>;
+  }
+
+  /** Starts every informer not started yet (call again after asking for more informers). */
+  start(): void {
+    if (this.#shutdown) throw new Error("the informer factory has been shut down");
+    for (const entry of this.#informers.values()) {
+      if (entry.run !== undefined) continue;
+      entry.run = entry.informer.run(this.#stop.signal).catch((err: unknown) => {
+        (this.#options.logger ?? console).error(`informer ${entry.informer.labels.resource} stopped with an error`, {
+          error: String(err),
+        });
+      });
+    }
+  }
+
+  /** Resolves true once every started informer has synced; false if `signal` aborts first. */
+  async waitForCacheSync(signal?: AbortSignal): Promise<boolean> {
+    const started = [...this.#informers.values()].filter((e) => e.run !== undefined);
+    const results = await Promise.all(started.map((e) => e.informer.waitForCacheSync(signal)));
+    return results.every(Boolean);
+  }
+
+  /** Per-informer sync state (client-go's `WaitForCacheSync` map). */
+  syncStatus(): Map<string, boolean> {
+    const out = new Map<string, boolean>();
+    for (const e of this.#informers.values()) out.set(labelsKey(e.informer.labels), e.informer.hasSynced());
+    return out;
+  }
+
+  /** Counters of every informer. */
+  metrics(): { readonly labels: InformerLabels; readonly counters: InformerCounters }[] {
+    return [...this.#informers.values()].map((e) => ({ labels: e.informer.labels, counters: e.informer.counters() }));
+  }
+
+  /** Stops every informer and waits for them to finish. No new informers afterwards. */
+  async shutdown(): Promise<void> {
+    this.#shutdown = true;
+    this.#stop.abort();
+    await Promise.all([...this.#informers.values()].map((e) => e.run));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+}
+
+function labelsKey(l: InformerLabels): string {
+  const gvr = l.group ? `${l.group}/${l.version}/${l.resource}` : `${l.version}/${l.resource}`;
+  let s = l.namespace ? `${gvr} in ${l.namespace}` : gvr;
+  if (l.labelSelector) s += ` labels(${l.labelSelector})`;
+  if (l.fieldSelector) s += ` fields(${l.fieldSelector})`;
+  return s;
+}

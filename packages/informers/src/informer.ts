@@ -1,0 +1,428 @@
+// SharedIndexInformer: one reflector feeding one indexed cache, fanned out to any number of handlers,
+// each with its own buffer. Events are applied to the cache and handed to the handlers in arrival order
+// (client-go's RealFIFO semantics); a relist becomes adds, updates and tombstone deletes.
+import type { DeepReadonly, KubeClient, KubeObject, ResourceDescriptor } from "@minitask/client";
+import { type Clock, realClock, type Timer } from "@minitask/workqueue";
+import {
+  type AddEventHandlerOptions,
+  HandlerListener,
+  type HandlerRegistration,
+  type HandlerStats,
+  type Notification,
+  type ResourceEventHandler,
+} from "./handlers.ts";
+import { DeletedFinalStateUnknown } from "./keys.ts";
+import {
+  consoleLogger,
+  type InformerCounters,
+  type InformerLabels,
+  type InformerLogger,
+  type InformerObserver,
+  safeObserve,
+  type WatchErrorInfo,
+} from "./observe.ts";
+import { type ListerWatcher, Reflector, type ReflectorOptions, type ReflectorSink } from "./reflector.ts";
+import { IndexedCache, type Indexer, type IndexFunc, type Store, type StoreChange } from "./store.ts";
+
+/** An informer: a cache of one resource kept current by list/watch, plus change notifications. */
+export interface SharedIndexInformer<T extends KubeObject> {
+  addEventHandler(handler: ResourceEventHandler<T>, options?: { resyncPeriodMs?: number }): HandlerRegistration;
+  removeEventHandler(reg: HandlerRegistration): void;
+  getIndexer(): Indexer<T>;
+  getStore(): Store<T>;
+  addIndexers(indexers: Record<string, IndexFunc<T>>): void;
+  /** Replaces the transform applied to every object before it is cached (call before `run`). */
+  setTransform(fn: (obj: T) => T): void;
+  hasSynced(): boolean;
+  /** Resolves true once synced; false when `signal` aborts (or the informer stops) first. */
+  waitForCacheSync(signal?: AbortSignal): Promise<boolean>;
+  /** Runs until `signal` aborts; resolves when stopped. */
+  run(signal: AbortSignal): Promise<void>;
+  lastSyncResourceVersion(): string;
+}
+
+/** Options of one informer. */
+export interface SharedIndexInformerOptions<T>
+  extends Omit<ReflectorOptions, "labels" | "onWatchError" | "observer" | "logger" | "clock"> {
+  /** Default resync period of handlers (0 = none). */
+  readonly resyncPeriodMs?: number;
+  readonly indexers?: Record<string, IndexFunc<T>>;
+  /** Applied to each object before caching. Default: {@link stripManagedFields}. */
+  readonly transform?: (obj: T) => T;
+  /** Deep-freeze cached objects (catches mutation of the cache at run time; costs CPU). Default false. */
+  readonly freezeObjects?: boolean;
+  readonly labels?: Partial<InformerLabels>;
+  readonly observer?: InformerObserver | undefined;
+  readonly logger?: InformerLogger;
+  readonly onWatchError?: ((info: WatchErrorInfo) => void) | undefined;
+  readonly clock?: Clock;
+}
+
+/** The default transform: drops `metadata.managedFields` (large, and useless to controllers). */
+export function stripManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
+  return obj;
+}
+
+const MIN_RESYNC_MS = 1000;
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+}
+
+/** Extra surface of our informer beyond the `SharedIndexInformer` contract. */
+export interface InformerExtras<T extends KubeObject> {
+  addEventHandler(handler: ResourceEventHandler<T>, options?: AddEventHandlerOptions): HandlerRegistration;
+  /** Replaces the watch-error hook (default: log a warning). Call before `run`. */
+  setWatchErrorHandler(fn: (info: WatchErrorInfo) => void): void;
+  /** Counters of this informer. */
+  counters(): InformerCounters;
+  /** Counters of one handler. */
+  handlerStats(reg: HandlerRegistration): HandlerStats | undefined;
+  readonly labels: InformerLabels;
+  isRunning(): boolean;
+}
+
+/** The informer implementation. Create with `newSharedIndexInformer` or through a factory. */
+export class SharedInformer<T extends KubeObject> implements SharedIndexInformer<T>, InformerExtras<T> {
+  readonly labels: InformerLabels;
+  readonly #lw: ListerWatcher<T>;
+  readonly #options: SharedIndexInformerOptions<T>;
+  readonly #cache: IndexedCache<T>;
+  readonly #clock: Clock;
+  readonly #logger: InformerLogger;
+  readonly #listeners = new Set<HandlerListener<T>>();
+  readonly #defaultResyncMs: number;
+  #transform: (obj: T) => T;
+  #onWatchError: ((info: WatchErrorInfo) => void) | undefined;
+  #reflector: Reflector<T> | undefined;
+  #started = false;
+  #stopped = false;
+  #synced = false;
+  #syncWaiters: ((synced: boolean) => void)[] = [];
+  #resyncTimer: Timer | undefined;
+  #resyncTimerAt = Number.POSITIVE_INFINITY;
+  #handlerSeq = 0;
+  #handlerErrors = 0;
+  #transformErrors = 0;
+
+  constructor(lw: ListerWatcher<T>, options: SharedIndexInformerOptions<T> = {}) {
+    this.#lw = lw;
+    this.#options = options;
+    this.#clock = options.clock ?? realClock;
+    this.#logger = options.logger ?? consoleLogger;
+    this.#transform = options.transform ?? stripManagedFields;
+    this.#onWatchError = options.onWatchError;
+    this.#defaultResyncMs = options.resyncPeriodMs ?? 0;
+    this.labels = {
+      group: "",
+      version: "",
+      resource: "",
+      namespace: "",
+      labelSelector: options.labelSelector ?? "",
+      fieldSelector: options.fieldSelector ?? "",
+      ...options.labels,
+    };
+    this.#cache = new IndexedCache<T>({
+      ...(options.indexers ? { indexers: options.indexers } : {}),
+      onIndexError: (name, key, err) =>
+        this.#logger.warn(`index function ${JSON.stringify(name)} failed for ${key}`, { error: String(err) }),
+    });
+  }
+
+  // ---- handlers
+
+  addEventHandler(handler: ResourceEventHandler<T>, options: AddEventHandlerOptions = {}): HandlerRegistration {
+    if (this.#stopped) throw new Error("the informer has stopped; it cannot take new handlers");
+    let resync = options.resyncPeriodMs ?? this.#defaultResyncMs;
+    if (resync > 0 && resync < MIN_RESYNC_MS) resync = MIN_RESYNC_MS;
+    const listener = new HandlerListener<T>(
+      handler,
+      options.name ?? `handler-${++this.#handlerSeq}`,
+      resync,
+      () => this.#synced,
+      (l, err) => this.#handlerFailed(l, err),
+    );
+    this.#listeners.add(listener);
+    if (this.#started) {
+      // A late handler: the current content as synthetic adds (part of its initial list).
+      for (const obj of this.#cache.list()) listener.enqueue({ kind: "add", obj, initial: true });
+    }
+    if (resync > 0) {
+      listener.nextResyncAt = this.#clock.now() + resync;
+      this.#armResync();
+    }
+    return listener;
+  }
+
+  removeEventHandler(reg: HandlerRegistration): void {
+    const l = reg as HandlerListener<T>;
+    if (!this.#listeners.delete(l)) return;
+    l.stop();
+    this.#armResync();
+  }
+
+  handlerStats(reg: HandlerRegistration): HandlerStats | undefined {
+    const l = reg as HandlerListener<T>;
+    return this.#listeners.has(l) ? l.stats() : undefined;
+  }
+
+  /** Resolves once every handler has processed everything delivered so far (tests, shutdown). */
+  async handlersIdle(): Promise<void> {
+    for (;;) {
+      const busy = [...this.#listeners].filter((l) => l.pending > 0);
+      await Promise.all([...this.#listeners].map((l) => l.idle()));
+      if (busy.length === 0 && [...this.#listeners].every((l) => l.pending === 0)) return;
+    }
+  }
+
+  #handlerFailed(l: HandlerListener<T>, err: unknown): void {
+    this.#handlerErrors++;
+    this.#logger.error(`event handler ${l.name} of ${describeLabels(this.labels)} failed`, {
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
+    safeObserve(
+      this.#options.observer,
+      "onHandlerError",
+      { labels: this.labels, handler: l.name, error: err },
+      this.#logger,
+    );
+  }
+
+  #distribute(n: Notification<T>): void {
+    for (const l of this.#listeners) l.enqueue(n);
+  }
+
+  // ---- cache
+
+  getIndexer(): Indexer<T> {
+    return this.#cache;
+  }
+
+  getStore(): Store<T> {
+    return this.#cache;
+  }
+
+  addIndexers(indexers: Record<string, IndexFunc<T>>): void {
+    this.#cache.addIndexers(indexers);
+  }
+
+  setTransform(fn: (obj: T) => T): void {
+    if (this.#started) throw new Error("setTransform: the informer has already started");
+    this.#transform = fn;
+  }
+
+  setWatchErrorHandler(fn: (info: WatchErrorInfo) => void): void {
+    if (this.#started) throw new Error("setWatchErrorHandler: the informer has already started");
+    this.#onWatchError = fn;
+  }
+
+  // ---- lifecycle
+
+  hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  isRunning(): boolean {
+    return this.#started && !this.#stopped;
+  }
+
+  waitForCacheSync(signal?: AbortSignal): Promise<boolean> {
+    if (this.#synced) return Promise.resolve(true);
+    if (this.#stopped || signal?.aborted) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const onAbort = () => {
+        this.#syncWaiters = this.#syncWaiters.filter((w) => w !== done);
+        resolve(false);
+      };
+      const done = (synced: boolean) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(synced);
+      };
+      this.#syncWaiters.push(done);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  lastSyncResourceVersion(): string {
+    return this.#reflector?.lastSyncResourceVersion() ?? "";
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    if (this.#started) throw new Error("the informer can run only once");
+    this.#started = true;
+    const sink: ReflectorSink<T> = {
+      replace: (items, rv) => this.#onReplace(items, rv),
+      added: (obj) => this.#onUpsert(obj),
+      modified: (obj) => this.#onUpsert(obj),
+      deleted: (obj) => this.#onDelete(obj),
+    };
+    this.#reflector = new Reflector<T>(this.#lw, sink, {
+      ...this.#options,
+      labels: this.labels,
+      clock: this.#clock,
+      logger: this.#logger,
+      observer: this.#options.observer,
+      onWatchError: this.#onWatchError,
+    });
+    try {
+      await this.#reflector.run(signal);
+    } finally {
+      this.#stopped = true;
+      this.#resyncTimer?.stop();
+      this.#resyncTimer = undefined;
+      for (const l of this.#listeners) l.stop();
+      const waiters = this.#syncWaiters;
+      this.#syncWaiters = [];
+      for (const w of waiters) w(this.#synced);
+    }
+  }
+
+  counters(): InformerCounters {
+    const c = this.#reflector?.counters;
+    let pending = 0;
+    for (const l of this.#listeners) pending += l.pending;
+    return {
+      lists: c?.lists ?? 0,
+      listPages: c?.listPages ?? 0,
+      fullListsAfterExpiredContinue: c?.fullListsAfterExpiredContinue ?? 0,
+      watchesStarted: c?.watchesStarted ?? 0,
+      watchListsCompleted: c?.watchListsCompleted ?? 0,
+      watchListFallbacks: c?.watchListFallbacks ?? 0,
+      relists: c?.relists ?? 0,
+      events: { ...(c?.events ?? { ADDED: 0, MODIFIED: 0, DELETED: 0, BOOKMARK: 0 }) },
+      watchErrors: c?.watchErrors ?? 0,
+      watchdogTimeouts: c?.watchdogTimeouts ?? 0,
+      skippedEvents: c?.skippedEvents ?? 0,
+      handlerErrors: this.#handlerErrors,
+      lastSyncResourceVersion: this.lastSyncResourceVersion(),
+      lastListTime: c?.lastListTime ?? 0,
+      synced: this.#synced,
+      storeSize: this.#cache.size,
+      pendingNotifications: pending,
+    };
+  }
+
+  // ---- the sink
+
+  #prepare(obj: T): DeepReadonly<T> {
+    let out = obj;
+    try {
+      out = this.#transform(obj);
+    } catch (err) {
+      this.#transformErrors++;
+      if (this.#transformErrors <= 10) {
+        this.#logger.error(`the transform of ${describeLabels(this.labels)} failed; caching the object as is`, {
+          error: String(err),
+        });
+      }
+    }
+    if (this.#options.freezeObjects) deepFreeze(out);
+    return out as DeepReadonly<T>;
+  }
+
+  #onReplace(items: T[], _rv: string): void {
+    const prepared: DeepReadonly<T>[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) prepared[i] = this.#prepare(items[i]!);
+    const initial = !this.#synced;
+    const changes = this.#cache.replace(prepared);
+    for (const c of changes) this.#distributeChange(c, initial, true);
+    if (!this.#synced) {
+      this.#synced = true;
+      const waiters = this.#syncWaiters;
+      this.#syncWaiters = [];
+      for (const w of waiters) w(true);
+    }
+  }
+
+  #onUpsert(obj: T): void {
+    this.#distributeChange(this.#cache.upsert(this.#prepare(obj)), false, false);
+  }
+
+  #onDelete(obj: T): void {
+    const finalState = this.#prepare(obj);
+    const old = this.#cache.deleteKey(this.#cache.keyOf(finalState));
+    if (old !== undefined) this.#distribute({ kind: "delete", obj: finalState });
+  }
+
+  #distributeChange(c: StoreChange<T>, initial: boolean, fromRelist: boolean): void {
+    if (this.#listeners.size === 0) return;
+    switch (c.type) {
+      case "add":
+        this.#distribute({ kind: "add", obj: c.obj, initial });
+        break;
+      case "update":
+        this.#distribute({ kind: "update", old: c.old, obj: c.obj });
+        break;
+      case "delete":
+        this.#distribute({
+          kind: "delete",
+          obj: fromRelist ? new DeletedFinalStateUnknown<T>(c.key, c.obj) : c.obj,
+        });
+        break;
+    }
+  }
+
+  // ---- resync: one timer per informer, armed for the earliest handler due
+
+  #armResync(): void {
+    let next = Number.POSITIVE_INFINITY;
+    for (const l of this.#listeners) if (l.resyncPeriodMs > 0 && l.nextResyncAt < next) next = l.nextResyncAt;
+    if (next === this.#resyncTimerAt) return;
+    this.#resyncTimer?.stop();
+    this.#resyncTimer = undefined;
+    this.#resyncTimerAt = next;
+    if (next === Number.POSITIVE_INFINITY || this.#stopped) return;
+    const timer = this.#clock.setTimer(() => this.#resync(), Math.max(0, next - this.#clock.now()));
+    timer.unref();
+    this.#resyncTimer = timer;
+  }
+
+  #resync(): void {
+    this.#resyncTimer = undefined;
+    this.#resyncTimerAt = Number.POSITIVE_INFINITY;
+    if (this.#stopped) return;
+    const now = this.#clock.now();
+    for (const l of this.#listeners) {
+      if (l.resyncPeriodMs <= 0 || l.nextResyncAt > now) continue;
+      l.nextResyncAt = now + l.resyncPeriodMs;
+      // Resync = an update with the same object, from the cache: no API traffic. Skipped until synced.
+      if (!this.#synced) continue;
+      for (const obj of this.#cache.list()) l.enqueue({ kind: "update", old: obj, obj });
+    }
+    this.#armResync();
+  }
+}
+
+function describeLabels(l: InformerLabels): string {
+  const gr = l.group ? `${l.resource}.${l.group}` : l.resource || "informer";
+  return l.namespace ? `${gr} in ${l.namespace}` : gr;
+}
+
+/** Options of `newSharedIndexInformer`. */
+export interface NewInformerOptions<T> extends SharedIndexInformerOptions<T> {
+  readonly namespace?: string | undefined;
+}
+
+/** An informer for one resource (in one namespace, or all) of a client. */
+export function newSharedIndexInformer<T extends KubeObject>(
+  client: KubeClient,
+  resource: ResourceDescriptor,
+  options: NewInformerOptions<T> = {},
+): SharedInformer<T> {
+  const namespace = resource.namespaced === false ? undefined : options.namespace || undefined;
+  const lw = client.resource<T>(resource, namespace);
+  return new SharedInformer<T>(lw, {
+    ...options,
+    expectedKind: options.expectedKind ?? resource.kind,
+    labels: {
+      group: resource.group,
+      version: resource.version,
+      resource: resource.resource,
+      namespace: namespace ?? "",
+      ...options.labels,
+    },
+  });
+}
