@@ -31,6 +31,8 @@ export {
   type ControllerMetrics,
   createRuntimeMetrics,
   type InformerMetrics,
+  informerLogger,
+  informerObserver,
   type ReconcileResultLabel,
   type RuntimeMetrics,
   type RuntimeMetricsOptions,

@@ -2,8 +2,10 @@
 // client-go's workqueue_* and rest_client_*, controller-runtime's controller_runtime_*, plus the
 // informer counters and leader-election status.
 import type { RequestMetric, RequestObserver, RetryEvent } from "@minitask/client";
+import type { InformerLabels, InformerLogger, InformerObserver } from "@minitask/informers";
 import { type MetricsProvider, WORKQUEUE_METRICS } from "@minitask/workqueue";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Logger } from "./logging.ts";
 
 /** Reconcile outcomes, as controller-runtime labels them. */
 export type ReconcileResultLabel = "success" | "error" | "requeue" | "requeue_after";
@@ -176,4 +178,27 @@ export function createRuntimeMetrics(opts: RuntimeMetricsOptions = {}): RuntimeM
   });
 
   return { registry, workqueue, controller, restClient, informer, leaderElection };
+}
+
+/** Adapts informer observations to the `informer_*` counters. */
+export function informerObserver(m: InformerMetrics): InformerObserver {
+  const res = (l: InformerLabels) => (l.group ? `${l.resource}.${l.group}` : l.resource);
+  return {
+    onListCompleted: (e) => m.lists.inc({ resource: res(e.labels) }),
+    onWatchStarted: (e) => m.watches.inc({ resource: res(e.labels) }),
+    onRelist: (e) => m.relists.inc({ resource: res(e.labels) }),
+    onEvent: (e) => m.events.inc({ resource: res(e.labels), type: e.type }),
+    onWatchError: (e) => m.watchErrors.inc({ resource: res(e.labels) }),
+    onHandlerError: (e) => m.handlerErrors.inc({ resource: res(e.labels) }),
+  };
+}
+
+/** Adapts a pino logger to the informers' minimal logger interface. */
+export function informerLogger(log: Logger): InformerLogger {
+  return {
+    debug: (msg, fields) => log.debug(fields ?? {}, msg),
+    info: (msg, fields) => log.info(fields ?? {}, msg),
+    warn: (msg, fields) => log.warn(fields ?? {}, msg),
+    error: (msg, fields) => log.error(fields ?? {}, msg),
+  };
 }

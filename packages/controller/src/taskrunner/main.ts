@@ -1,0 +1,194 @@
+// The composition root of minitask-controller, wired explicitly from the primitives: a client, a
+// shared informer factory (TaskRuns, Tasks, and only our own Pods), a rate-limited queue fed by event
+// handlers, a Controller with N workers, optional leader election, events, metrics and health.
+import { builtinResources, KubeClient } from "@minitask/client";
+import { newLister, SharedInformerFactory } from "@minitask/informers";
+import { TaskResource, TaskRunResource } from "../generated/minitask.myorg.dev/v1/index.ts";
+import { Controller } from "../runtime/controller.ts";
+import { EventRecorder } from "../runtime/events.ts";
+import { enqueueByIndex, enqueueObject, enqueueOwner } from "../runtime/handlers.ts";
+import { defaultIdentity, LeaderElector } from "../runtime/leaderelection.ts";
+import type { Logger } from "../runtime/logging.ts";
+import { createRuntimeMetrics, informerLogger, informerObserver } from "../runtime/metrics.ts";
+import { EndpointServer, parseBindAddress } from "../runtime/server.ts";
+import type { ShutdownSignals } from "../runtime/signals.ts";
+import type { Pod } from "./corev1.ts";
+import { preflight } from "./preflight.ts";
+import { TaskRunReconciler } from "./reconciler.ts";
+import { GROUP, LABEL_MANAGED_BY, MANAGED_BY, type Task, type TaskRun } from "./types.ts";
+
+export const TASK_REF_INDEX = "spec.taskRef";
+
+export interface ControllerConfig {
+  readonly kubeconfig?: string | undefined;
+  readonly context?: string | undefined;
+  /** Watch one namespace; undefined = all. */
+  readonly namespace?: string | undefined;
+  readonly workers: number;
+  readonly leaderElect: boolean;
+  readonly leaderElectionNamespace: string;
+  readonly leaderElectionId: string;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+  readonly metricsBindAddress: string;
+  readonly healthProbeBindAddress: string;
+  readonly shutdownTimeoutMs: number;
+  readonly reconcileTimeoutMs: number;
+  readonly imagePullTimeoutMs: number;
+  readonly ttlAfterFinishedMs?: number | undefined;
+  readonly watchList?: boolean | "auto";
+}
+
+export interface RunningController {
+  /** Resolves when the controller has shut down cleanly. */
+  readonly done: Promise<void>;
+  readonly metricsPort: number | undefined;
+  readonly healthPort: number | undefined;
+  readonly identity: string;
+  readonly factory: SharedInformerFactory;
+  readonly taskRunController: Controller;
+}
+
+/** Starts everything; `signals.stop` begins a graceful shutdown. Throws PreflightError on start-up problems. */
+export async function startController(
+  cfg: ControllerConfig,
+  log: Logger,
+  signals: ShutdownSignals,
+): Promise<RunningController> {
+  const metrics = createRuntimeMetrics();
+  const client = KubeClient.load({ kubeconfig: cfg.kubeconfig, context: cfg.context, observer: metrics.restClient });
+  await preflight(client, {
+    namespace: cfg.namespace,
+    leaderElectionNamespace: cfg.leaderElectionNamespace,
+    leaderElection: cfg.leaderElect,
+  });
+  const identity = defaultIdentity();
+  log.info({ server: String(client.transport.server), namespace: cfg.namespace ?? "(all)", identity }, "starting");
+
+  const factory = new SharedInformerFactory(client, {
+    ...(cfg.namespace ? { namespace: cfg.namespace } : {}),
+    ...(cfg.watchList !== undefined ? { watchList: cfg.watchList } : {}),
+    observer: informerObserver(metrics.informer),
+    logger: informerLogger(log.child({ component: "informers" })),
+  });
+  const taskRunInformer = factory.forResource<TaskRun>(TaskRunResource);
+  const taskInformer = factory.forResource<Task>(TaskResource);
+  // Only the pods we made: the cache stays small however many other pods the cluster runs.
+  const podInformer = factory.forResource<Pod>(builtinResources.pods, {
+    labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
+  });
+  taskRunInformer.addIndexers({
+    [TASK_REF_INDEX]: (tr) => (tr.spec?.taskRef ? [`${tr.metadata?.namespace ?? ""}/${tr.spec.taskRef}`] : []),
+  });
+
+  const events = new EventRecorder({
+    client,
+    reportingController: `${GROUP}/taskrun-controller`,
+    reportingInstance: identity,
+    logger: log,
+  });
+  const reconciler = new TaskRunReconciler({
+    taskRuns: newLister(taskRunInformer.getIndexer()),
+    tasks: newLister(taskInformer.getIndexer()),
+    pods: newLister(podInformer.getIndexer()),
+    taskRunClient: client.resource<TaskRun>(TaskRunResource),
+    podClient: client.resource<Pod>(builtinResources.pods),
+    events,
+    imagePullTimeoutMs: cfg.imagePullTimeoutMs,
+    ttlAfterFinishedMs: cfg.ttlAfterFinishedMs,
+  });
+  const controller = new Controller({
+    name: "taskrun",
+    reconcile: reconciler.reconcile,
+    workers: cfg.workers,
+    reconcileTimeoutMs: cfg.reconcileTimeoutMs,
+    waitFor: [taskRunInformer, taskInformer, podInformer],
+    logger: log,
+    metrics: metrics.controller,
+    queueMetrics: metrics.workqueue,
+  });
+  taskRunInformer.addEventHandler(enqueueObject<TaskRun>(controller.queue));
+  podInformer.addEventHandler(enqueueOwner<Pod>(controller.queue, { kind: "TaskRun", group: GROUP }));
+  taskInformer.addEventHandler(
+    enqueueByIndex<Task, TaskRun>(controller.queue, taskRunInformer.getIndexer(), TASK_REF_INDEX, (t) =>
+      t.metadata?.name ? `${t.metadata.namespace ?? ""}/${t.metadata.name}` : undefined,
+    ),
+  );
+
+  let elector: LeaderElector | undefined;
+  const servers: EndpointServer[] = [];
+  const readyChecks = {
+    "informers-synced": () => factory.syncStatus().size > 0 && [...factory.syncStatus().values()].every(Boolean),
+    ...(cfg.leaderElect ? { "leader-election": () => elector?.isRunning() ?? false } : {}),
+  };
+  const metricsAddr = parseBindAddress(cfg.metricsBindAddress);
+  const healthAddr = parseBindAddress(cfg.healthProbeBindAddress);
+  let metricsPort: number | undefined;
+  let healthPort: number | undefined;
+  if (metricsAddr && healthAddr && metricsAddr.port === healthAddr.port && metricsAddr.port !== 0) {
+    const s = new EndpointServer({ registry: metrics.registry, readyChecks });
+    servers.push(s);
+    metricsPort = healthPort = await s.listen(metricsAddr.host, metricsAddr.port);
+  } else {
+    if (metricsAddr) {
+      const s = new EndpointServer({ registry: metrics.registry, health: false });
+      servers.push(s);
+      metricsPort = await s.listen(metricsAddr.host, metricsAddr.port);
+    }
+    if (healthAddr) {
+      const s = new EndpointServer({ readyChecks });
+      servers.push(s);
+      healthPort = await s.listen(healthAddr.host, healthAddr.port);
+    }
+  }
+  log.info({ metricsPort, healthPort }, "serving metrics and health probes");
+
+  factory.start();
+
+  const runControllerWhile = async (active: AbortSignal, force: AbortSignal) => {
+    await controller.run(active, force);
+  };
+
+  const done = (async () => {
+    try {
+      if (cfg.leaderElect) {
+        const lost = new AbortController();
+        elector = new LeaderElector({
+          client,
+          namespace: cfg.leaderElectionNamespace,
+          name: cfg.leaderElectionId,
+          identity,
+          leaseDurationMs: cfg.leaseDurationMs,
+          renewDeadlineMs: cfg.renewDeadlineMs,
+          retryPeriodMs: cfg.retryPeriodMs,
+          logger: log,
+          metric: metrics.leaderElection,
+          onStartedLeading: async (leading) => {
+            // Stop taking work the moment leadership ends (before the renew deadline has passed),
+            // and cancel in-flight reconciles too: never two active leaders.
+            const stop = AbortSignal.any([signals.stop, leading]);
+            const force = AbortSignal.any([signals.force, leading]);
+            await runControllerWhile(stop, force);
+            if (leading.aborted && !signals.stop.aborted) lost.abort();
+          },
+        });
+        await elector.run(signals.stop);
+        if (lost.signal.aborted) {
+          log.error("leadership lost; exiting so that a fresh process campaigns again");
+          signals.trigger("leadership lost");
+          process.exitCode = 1;
+        }
+      } else {
+        await runControllerWhile(signals.stop, signals.force);
+      }
+    } finally {
+      await factory.shutdown();
+      await events.close();
+      await Promise.all(servers.map((s) => s.close()));
+      await client.close();
+      log.info("stopped");
+    }
+  })();
+  return { done, metricsPort, healthPort, identity, factory, taskRunController: controller };
+}
