@@ -281,6 +281,7 @@ export class WorkQueue<T> implements Queue<T> {
     if (entry.state === PROCESSING_DIRTY) {
       entry.state = QUEUED;
       this.#makeReady(entry);
+      if (active.length === 0 && this.#drainWaiters.length > 0) this.#resolveDrain();
       return;
     }
     // The record stays in the map, idle, until IDLE_KEEP newer records are idle: deleting every key from a Map as
