@@ -1,0 +1,27 @@
+# minitask-controller image: multi-stage, production dependencies only, non-root, read-only-root friendly.
+# Build from the repository root:  docker build -t minitask-controller .
+FROM node:24-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json tsconfig.base.json tsconfig.build.json ./
+COPY packages ./packages
+COPY testenv/package.json ./testenv/package.json
+COPY codegen/package.json ./codegen/package.json
+RUN npm ci --no-audit --no-fund
+RUN npm run build
+# Production dependencies of the controller only.
+RUN npm prune --omit=dev --workspace @minitask/controller --include-workspace-root=false
+
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/packages/workqueue/package.json ./packages/workqueue/package.json
+COPY --from=build /src/packages/workqueue/dist ./packages/workqueue/dist
+COPY --from=build /src/packages/client/package.json ./packages/client/package.json
+COPY --from=build /src/packages/client/dist ./packages/client/dist
+COPY --from=build /src/packages/informers/package.json ./packages/informers/package.json
+COPY --from=build /src/packages/informers/dist ./packages/informers/dist
+COPY --from=build /src/packages/controller/package.json ./packages/controller/package.json
+COPY --from=build /src/packages/controller/dist ./packages/controller/dist
+USER 65532:65532
+ENTRYPOINT ["/nodejs/bin/node", "/app/packages/controller/dist/cli/minitask-controller.js"]
