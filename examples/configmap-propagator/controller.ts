@@ -1,0 +1,158 @@
+// An example controller built only from minitask's public APIs: it copies every ConfigMap labelled
+// `minitask.dev/propagate=true` into every namespace labelled `minitask.dev/propagate-into=true`, keeps
+// the copies in step with the source, and removes them when the source goes away or a namespace loses
+// its label. See docs/writing-a-controller.md for a walk-through.
+import {
+  builtinResources,
+  type DeepReadonly,
+  isAlreadyExists,
+  isConflict,
+  isNotFound,
+  type KubeClient,
+  type KubeObject,
+} from "@minitask/client";
+import { Controller, enqueueMapped, type Logger, type Result } from "@minitask/controller";
+import { newLister, SharedInformerFactory, splitMetaNamespaceKey } from "@minitask/informers";
+
+export const SOURCE_LABEL = "minitask.dev/propagate";
+export const TARGET_NS_LABEL = "minitask.dev/propagate-into";
+export const COPY_LABEL = "minitask.dev/propagated";
+export const SOURCE_ANNOTATION = "minitask.dev/propagated-from";
+const SOURCE_INDEX = "source";
+
+export interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+  binaryData?: Record<string, string>;
+}
+type Namespace = KubeObject;
+
+export interface PropagatorOptions {
+  readonly client: KubeClient;
+  readonly workers?: number;
+  readonly logger?: Logger;
+}
+
+export interface Propagator {
+  readonly controller: Controller;
+  readonly factory: SharedInformerFactory;
+  /** Runs until `stop` aborts; resolves after a graceful drain. */
+  run(stop: AbortSignal): Promise<void>;
+}
+
+const sameData = (a: DeepReadonly<ConfigMap>, b: DeepReadonly<ConfigMap>) =>
+  JSON.stringify(a.data ?? {}) === JSON.stringify(b.data ?? {}) &&
+  JSON.stringify(a.binaryData ?? {}) === JSON.stringify(b.binaryData ?? {});
+
+export function newPropagator(opts: PropagatorOptions): Propagator {
+  const { client } = opts;
+  const factory = new SharedInformerFactory(client);
+  const sources = factory.forResource<ConfigMap>(builtinResources.configMaps, {
+    labelSelector: `${SOURCE_LABEL}=true`,
+  });
+  const copies = factory.forResource<ConfigMap>(builtinResources.configMaps, { labelSelector: `${COPY_LABEL}=true` });
+  const namespaces = factory.forResource<Namespace>(builtinResources.namespaces, {
+    labelSelector: `${TARGET_NS_LABEL}=true`,
+  });
+  copies.addIndexers({
+    [SOURCE_INDEX]: (cm) => {
+      const src = cm.metadata?.annotations?.[SOURCE_ANNOTATION];
+      return src ? [src] : [];
+    },
+  });
+  const sourceLister = newLister(sources.getIndexer());
+  const nsLister = newLister(namespaces.getIndexer());
+  const configMaps = client.resource<ConfigMap>(builtinResources.configMaps);
+
+  const reconcile = async (key: string, { signal, log }: { signal: AbortSignal; log: Logger }): Promise<Result> => {
+    const { namespace = "", name } = splitMetaNamespaceKey(key);
+    const source = sourceLister.namespace(namespace).get(name);
+    const existing = copies.getIndexer().byIndex(SOURCE_INDEX, key);
+    const targets = new Set(
+      source
+        ? nsLister
+            .list()
+            .map((n) => n.metadata?.name ?? "")
+            .filter((n) => n && n !== namespace)
+        : [],
+    );
+    // Create or update a copy in every target namespace.
+    for (const ns of targets) {
+      const copy = existing.find((c) => c.metadata?.namespace === ns);
+      if (copy && source && sameData(copy, source)) continue;
+      const desired: ConfigMap = {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: {
+          name,
+          namespace: ns,
+          labels: { [COPY_LABEL]: "true" },
+          annotations: { [SOURCE_ANNOTATION]: key },
+          ...(copy?.metadata?.resourceVersion ? { resourceVersion: copy.metadata.resourceVersion } : {}),
+        },
+        ...(source?.data ? { data: { ...source.data } } : {}),
+        ...(source?.binaryData ? { binaryData: { ...source.binaryData } } : {}),
+      };
+      try {
+        if (copy) await configMaps.inNamespace(ns).update(desired, { signal });
+        else await configMaps.inNamespace(ns).create(desired, { signal });
+        log.info({ target: ns }, copy ? "updated copy" : "created copy");
+      } catch (err) {
+        // A copy made by an earlier attempt that our cache has not seen yet: the event requeues us.
+        if (isAlreadyExists(err) || isConflict(err)) return { requeue: true };
+        throw err;
+      }
+    }
+    // Remove copies that should not exist any more.
+    for (const copy of existing) {
+      const ns = copy.metadata?.namespace ?? "";
+      if (targets.has(ns)) continue;
+      try {
+        await configMaps.inNamespace(ns).delete(copy.metadata?.name ?? "", {
+          signal,
+          preconditions: { uid: copy.metadata?.uid ?? "" },
+        });
+        log.info({ target: ns }, "deleted copy");
+      } catch (err) {
+        if (!isNotFound(err) && !isConflict(err)) throw err;
+      }
+    }
+    return {};
+  };
+
+  const controller = new Controller({
+    name: "configmap-propagator",
+    reconcile,
+    workers: opts.workers ?? 2,
+    waitFor: [sources, copies, namespaces],
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
+  const sourceKey = (cm: DeepReadonly<ConfigMap>) => [`${cm.metadata?.namespace}/${cm.metadata?.name}`];
+  sources.addEventHandler(enqueueMapped<ConfigMap>(controller.queue, sourceKey));
+  // A copy changed or deleted by someone else: reconcile its source.
+  copies.addEventHandler(
+    enqueueMapped<ConfigMap>(controller.queue, (cm) => {
+      const src = cm.metadata?.annotations?.[SOURCE_ANNOTATION];
+      return src ? [src] : [];
+    }),
+  );
+  // A namespace gained or lost the label: every source (and every source that has copies) may change.
+  namespaces.addEventHandler(
+    enqueueMapped<Namespace>(controller.queue, () => [
+      ...sourceLister.list().flatMap(sourceKey),
+      ...copies.getIndexer().listIndexFuncValues(SOURCE_INDEX),
+    ]),
+  );
+
+  return {
+    controller,
+    factory,
+    async run(stop: AbortSignal) {
+      factory.start();
+      try {
+        await controller.run(stop);
+      } finally {
+        await factory.shutdown();
+      }
+    },
+  };
+}
