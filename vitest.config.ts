@@ -27,6 +27,9 @@ export default defineConfig({
           include: ["**/*.cluster.test.ts"],
           exclude: ["**/node_modules/**"],
           globalSetup: ["testenv/src/vitest-global-setup.ts"],
+          // One file at a time: the files share one control plane (and some run a controller that
+          // watches all namespaces), and the machine has 2 cores.
+          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 600_000,
         },
