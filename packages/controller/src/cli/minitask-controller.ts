@@ -55,6 +55,7 @@ interface Flags {
   imagePullTimeout: number;
   ttlAfterFinished?: number;
   watchList: string;
+  dashboardBindAddress: string;
 }
 
 const program = new Command("minitask-controller")
@@ -81,6 +82,12 @@ const program = new Command("minitask-controller")
     new Option("--watch-list <mode>", "initial state by watch-list streaming")
       .choices(["auto", "true", "false"])
       .default("auto"),
+  )
+  .option(
+    "--dashboard-bind-address <addr>",
+    'serve the live dashboard here (off by default; ":8090" binds to 127.0.0.1)',
+    bindAddress,
+    "0",
   )
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
@@ -126,6 +133,7 @@ async function main(): Promise<number> {
         imagePullTimeoutMs: f.imagePullTimeout,
         ttlAfterFinishedMs: f.ttlAfterFinished,
         watchList: f.watchList === "auto" ? "auto" : f.watchList === "true",
+        dashboardBindAddress: f.dashboardBindAddress,
       },
       log,
       signals,

@@ -4,6 +4,7 @@
 import { builtinResources, KubeClient } from "@minitask/client";
 import { newLister, SharedInformerFactory } from "@minitask/informers";
 import { TaskResource, TaskRunResource } from "../generated/minitask.myorg.dev/v1/index.ts";
+import { Dashboard } from "../dashboard/server.ts";
 import { Controller } from "../runtime/controller.ts";
 import { EventRecorder } from "../runtime/events.ts";
 import { enqueueByIndex, enqueueObject, enqueueOwner } from "../runtime/handlers.ts";
@@ -38,6 +39,8 @@ export interface ControllerConfig {
   readonly imagePullTimeoutMs: number;
   readonly ttlAfterFinishedMs?: number | undefined;
   readonly watchList?: boolean | "auto";
+  /** Live dashboard address ("0" or undefined: off). A bare ":PORT" binds to 127.0.0.1 only. */
+  readonly dashboardBindAddress?: string | undefined;
 }
 
 export interface RunningController {
@@ -45,6 +48,7 @@ export interface RunningController {
   readonly done: Promise<void>;
   readonly metricsPort: number | undefined;
   readonly healthPort: number | undefined;
+  readonly dashboardPort: number | undefined;
   readonly identity: string;
   readonly factory: SharedInformerFactory;
   readonly taskRunController: Controller;
@@ -144,6 +148,17 @@ export async function startController(
   }
   log.info({ metricsPort, healthPort }, "serving metrics and health probes");
 
+  let dashboard: Dashboard | undefined;
+  let dashboardPort: number | undefined;
+  const dashAddr = cfg.dashboardBindAddress ? parseBindAddress(cfg.dashboardBindAddress) : undefined;
+  if (dashAddr) {
+    // Read-only, but still: a bare ":PORT" means localhost for the dashboard, not every interface.
+    const host = cfg.dashboardBindAddress?.trim().startsWith(":") ? "127.0.0.1" : dashAddr.host;
+    dashboard = new Dashboard({ taskRuns: taskRunInformer, tasks: taskInformer });
+    dashboardPort = await dashboard.listen(host, dashAddr.port);
+    log.info({ url: `http://${host.includes(":") ? `[${host}]` : host}:${dashboardPort}/` }, "dashboard listening");
+  }
+
   factory.start();
 
   const runControllerWhile = async (active: AbortSignal, force: AbortSignal) => {
@@ -186,9 +201,10 @@ export async function startController(
       await factory.shutdown();
       await events.close();
       await Promise.all(servers.map((s) => s.close()));
+      await dashboard?.close();
       await client.close();
       log.info("stopped");
     }
   })();
-  return { done, metricsPort, healthPort, identity, factory, taskRunController: controller };
+  return { done, metricsPort, healthPort, dashboardPort, identity, factory, taskRunController: controller };
 }
