@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+// minitask-codegen: CRD manifests (or CRDs on a cluster) → typed models, clients, listers and informers.
+//
+//   npm run codegen                         regenerate packages/controller/src/generated from crds/
+//   npm run codegen -- --check              exit 1 (listing the files) when the generated code is stale
+//   npm run codegen -- a.yaml --out DIR     other inputs / output folder
+//   npm run codegen -- --from-cluster tasks.minitask.myorg.dev --out DIR
+//
+// Exit codes: 0 done (or up to date), 1 `--check` found differences, 2 a CRD cannot be generated (one line
+// naming the file and JSON path; nothing is written).
+import { realpathSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, CommanderError } from "commander";
+import { CodegenError } from "./errors.ts";
+import { type GenerateResult, generate } from "./generate.ts";
+import { displayPath, expandInputs, type InputDocument, readManifestFile } from "./load.ts";
+import { apply, plan } from "./write.ts";
+
+export const DEFAULT_INPUT = "crds";
+export const DEFAULT_OUT = "packages/controller/src/generated";
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly cwd: string;
+}
+
+const processIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  cwd: process.cwd(),
+};
+
+interface Options {
+  out: string;
+  check?: boolean;
+  fromCluster?: string[];
+  kubeconfig?: string;
+  context?: string;
+  quiet?: boolean;
+}
+
+/** Runs the CLI; resolves with the exit code. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const program = new Command("minitask-codegen")
+    .description("Generate typed TypeScript models, clients, listers and informers from CRD OpenAPI v3 schemas.")
+    .argument("[inputs...]", `CRD manifest files or folders (default: ${DEFAULT_INPUT}/ unless --from-cluster)`)
+    .option("-o, --out <dir>", "output folder", DEFAULT_OUT)
+    .option("--check", "write nothing; exit 1 listing the files that would change")
+    .option("--from-cluster <names...>", "read these CustomResourceDefinitions from the cluster (raw JSON)")
+    .option("--kubeconfig <path>", "kubeconfig for --from-cluster")
+    .option("--context <name>", "kubeconfig context for --from-cluster")
+    .option("-q, --quiet", "print nothing but errors and --check findings")
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  let inputs: string[];
+  let opts: Options;
+  try {
+    program.parse(argv, { from: "user" });
+    inputs = program.args;
+    opts = program.opts<Options>();
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+
+  const started = performance.now();
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(io.cwd, p));
+  try {
+    const explicitInputs = inputs.length > 0;
+    const fileInputs = explicitInputs ? inputs : opts.fromCluster ? [] : [DEFAULT_INPUT];
+    const docs: InputDocument[] = [];
+    for (const file of await expandInputs(fileInputs.map(abs))) {
+      docs.push(...(await readManifestFile(file, displayPath(file, io.cwd))));
+    }
+    if (opts.fromCluster !== undefined) {
+      docs.push(...(await readFromCluster(opts.fromCluster, opts)));
+    }
+    const result = generate(docs, { command: headerCommand(inputs, opts, io.cwd) });
+    if (result.crds === 0) {
+      io.stderr("error: no CustomResourceDefinitions in the inputs\n");
+      return 2;
+    }
+    const outDir = abs(opts.out);
+    const outShown = displayPath(outDir, io.cwd);
+    const p = await plan(outDir, result.files);
+    const ms = Math.round(performance.now() - started);
+    if (opts.check) {
+      const stale = p.added.length + p.changed.length + p.deleted.length;
+      if (stale === 0) {
+        if (!opts.quiet)
+          io.stdout(`codegen --check: ${result.files.length} generated files in ${outShown} are up to date\n`);
+        return 0;
+      }
+      io.stderr(`codegen --check: ${stale} generated file(s) in ${outShown} are out of date:\n`);
+      for (const f of p.added) io.stderr(`  missing  ${f}\n`);
+      for (const f of p.changed) io.stderr(`  changed  ${f}\n`);
+      for (const f of p.deleted) io.stderr(`  stale    ${f}\n`);
+      io.stderr(`Run \`${headerCommand(inputs, opts, io.cwd)}\` to regenerate.\n`);
+      return 1;
+    }
+    await apply(outDir, result.files, p);
+    if (!opts.quiet) io.stdout(summary(result, outShown, p, Math.round(performance.now() - started) || ms));
+    return 0;
+  } catch (err) {
+    io.stderr(`error: ${oneLine(err)}\n`);
+    return 2;
+  }
+}
+
+function summary(
+  result: GenerateResult,
+  outShown: string,
+  p: { added: readonly string[]; changed: readonly string[]; unchanged: readonly string[]; deleted: readonly string[] },
+  ms: number,
+): string {
+  const byGv = new Map<string, string[]>();
+  for (const k of result.kinds) {
+    const key = `${k.group}/${k.version}`;
+    byGv.set(key, [...(byGv.get(key) ?? []), k.kind]);
+  }
+  const gvs = [...byGv].map(([gv, kinds]) => `${gv}: ${kinds.join(", ")}`).join("; ");
+  const lines = [
+    `codegen: ${result.crds} CRD(s), ${result.kinds.length} kind version(s) (${gvs})`,
+    `codegen: ${outShown}: ${result.files.length} files (${p.added.length + p.changed.length} written, ` +
+      `${p.unchanged.length} unchanged, ${p.deleted.length} deleted) in ${ms} ms`,
+  ];
+  if (result.skipped.length > 0) lines.push(`codegen: skipped unserved versions: ${result.skipped.join(", ")}`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** The command shown in headers: `npm run codegen`, plus the arguments that shape the output. */
+function headerCommand(inputs: readonly string[], opts: Options, cwd: string): string {
+  const args: string[] = [];
+  for (const i of inputs) args.push(displayPath(isAbsolute(i) ? i : resolve(cwd, i), cwd));
+  if (opts.fromCluster !== undefined) args.push("--from-cluster", ...opts.fromCluster);
+  const out = displayPath(isAbsolute(opts.out) ? opts.out : resolve(cwd, opts.out), cwd);
+  if (out !== DEFAULT_OUT) args.push("--out", out);
+  return args.length === 0 ? "npm run codegen" : `npm run codegen -- ${args.join(" ")}`;
+}
+
+/** Reads CRDs from the apiserver as raw JSON (no client-node models: they rename schema keys). */
+async function readFromCluster(names: readonly string[], opts: Options): Promise<InputDocument[]> {
+  const { KubeClient, builtinResources } = await import("@minitask/client");
+  const kube = KubeClient.load({ kubeconfig: opts.kubeconfig, context: opts.context });
+  try {
+    const crds = kube.resource(builtinResources.customResourceDefinitions);
+    const docs: InputDocument[] = [];
+    for (const name of names) {
+      let value: unknown;
+      try {
+        value = await crds.get(name);
+      } catch (err) {
+        throw new CodegenError({ source: `cluster:${name}` }, undefined, `cannot read the CRD: ${oneLine(err)}`);
+      }
+      docs.push({ source: `cluster:${name}`, document: undefined, basePath: [], value });
+    }
+    return docs;
+  } finally {
+    await kube.close();
+  }
+}
+
+function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split("\n")[0] ?? text;
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  process.exitCode = await main(process.argv.slice(2));
+}
+
+export { CodegenError };

@@ -1,0 +1,122 @@
+// Reads CRD manifests: YAML or JSON files, possibly with several documents, possibly `List`s.
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { LineCounter, parseAllDocuments } from "yaml";
+import { CodegenError, type JsonPath } from "./errors.ts";
+
+/** One manifest object read from an input, with where it came from. */
+export interface InputDocument {
+  /** The input as shown to users and in file headers (a relative path, or `cluster:NAME`). */
+  readonly source: string;
+  /** 1-based document number when the file holds several documents. */
+  readonly document: number | undefined;
+  /** JSON path of `value` inside its document (non-empty for items of a `List`). */
+  readonly basePath: JsonPath;
+  readonly value: unknown;
+}
+
+const MANIFEST_EXTENSIONS = [".yaml", ".yml", ".json"];
+
+/** Display form of a path: relative to `cwd`, with `/` separators. */
+export function displayPath(file: string, cwd: string = process.cwd()): string {
+  const rel = relative(cwd, file);
+  return (rel === "" ? "." : rel).split(sep).join("/");
+}
+
+/**
+ * Expands inputs into manifest files: a directory contributes every `.yaml`/`.yml`/`.json` file directly
+ * inside it (sorted by name); a file is taken as is.
+ */
+export async function expandInputs(inputs: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const input of inputs) {
+    const st = await stat(input).catch((err: unknown) => {
+      throw new CodegenError({ source: displayPath(input) }, undefined, `cannot read: ${errorText(err)}`);
+    });
+    if (st.isDirectory()) {
+      const names = (await readdir(input))
+        .filter((n) => MANIFEST_EXTENSIONS.some((ext) => n.endsWith(ext)))
+        .sort(compareStrings);
+      for (const n of names) files.push(join(input, n));
+    } else {
+      files.push(input);
+    }
+  }
+  return [...new Set(files)];
+}
+
+/** Reads and parses one manifest file. */
+export async function readManifestFile(file: string, source: string = displayPath(file)): Promise<InputDocument[]> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new CodegenError({ source }, undefined, `cannot read: ${errorText(err)}`);
+  }
+  return parseManifests(text, source);
+}
+
+/**
+ * Parses YAML (1.1, as kubectl does) or JSON text holding one or more documents. Empty documents are
+ * skipped; a `List` (or `…List` kind with `items`) contributes its items.
+ */
+export function parseManifests(text: string, source: string): InputDocument[] {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { version: "1.1", uniqueKeys: true, prettyErrors: false, lineCounter: lines });
+  if (!Array.isArray(docs)) {
+    // An empty stream parses to an EmptyStream (no documents).
+    return [];
+  }
+  const multi = docs.length > 1;
+  const out: InputDocument[] = [];
+  docs.forEach((doc, i) => {
+    const document = multi ? i + 1 : undefined;
+    const err = doc.errors[0];
+    if (err !== undefined) {
+      const pos = lines.linePos(err.pos[0]);
+      const at = ` at line ${pos.line}, column ${pos.col}`;
+      throw new CodegenError({ source, document }, undefined, `invalid YAML${at}: ${firstLine(err.message)}`);
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      throw new CodegenError({ source, document }, undefined, `invalid YAML: ${firstLine(errorText(e))}`);
+    }
+    if (value === null || value === undefined) return;
+    if (
+      isRecord(value) &&
+      typeof value.kind === "string" &&
+      value.kind.endsWith("List") &&
+      Array.isArray(value.items)
+    ) {
+      value.items.forEach((item, j) => {
+        out.push({ source, document, basePath: ["items", j], value: item });
+      });
+      return;
+    }
+    out.push({ source, document, basePath: [], value });
+  });
+  return out;
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Code-unit order: stable across locales. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function firstLine(s: string): string {
+  return (s.split("\n")[0] ?? "").trim();
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code !== undefined && code.length > 0 ? `${code}: ${firstLine(err.message)}` : firstLine(err.message);
+  }
+  return String(err);
+}

@@ -1,0 +1,90 @@
+// Naming: type names derived from schema paths, identifiers, file names, and a registry that keeps every
+// exported name of a group/version unique.
+
+const IDENTIFIER = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*$/u;
+
+/** Reserved words that cannot name a binding (they are fine as property names). */
+const RESERVED = new Set(
+  (
+    "break case catch class const continue debugger default delete do else enum export extends false finally for " +
+    "function if import in instanceof new null return super switch this throw true try typeof var void while with " +
+    "as implements interface let package private protected public static yield any boolean number string symbol " +
+    "type from of await async unknown never object undefined"
+  ).split(" "),
+);
+
+/** Whether `s` can be written as a property name without quotes. */
+export function isIdentifierName(s: string): boolean {
+  return IDENTIFIER.test(s);
+}
+
+/** Whether `s` can name a type or a variable. */
+export function isBindingName(s: string): boolean {
+  return IDENTIFIER.test(s) && !RESERVED.has(s);
+}
+
+/** A property key as written in an interface: bare when it is an identifier name, else quoted. */
+export function propertyKey(name: string): string {
+  return isIdentifierName(name) ? name : JSON.stringify(name);
+}
+
+/** `http-get` → `HttpGet`, `httpGet` → `HttpGet`, `x.y_z` → `XYZ`, `` → `Field`. */
+export function pascalCase(name: string): string {
+  const parts = name.split(/[^\p{L}\p{N}]+/u).filter((p) => p.length > 0);
+  const out = parts.map((p) => (p[0] ?? "").toUpperCase() + p.slice(1)).join("");
+  return out.length === 0 ? "Field" : out;
+}
+
+/** `TaskRun` → `taskRun`, `URLMap` → `urlMap`, `API` → `api`. */
+export function camelCase(name: string): string {
+  const m = /^[A-Z]+/.exec(name);
+  if (m === null) return name;
+  const run = m[0];
+  if (run.length === name.length) return name.toLowerCase();
+  if (run.length === 1) return run.toLowerCase() + name.slice(1);
+  const keep = /[a-z]/.test(name.charAt(run.length)) ? run.length - 1 : run.length;
+  return name.slice(0, keep).toLowerCase() + name.slice(keep);
+}
+
+/**
+ * The name of one item of a list property: `steps` → `Step`, `policies` → `Policy`, `addresses` →
+ * `Address`; names that do not look plural get `Item` (`env` → `EnvItem`).
+ */
+export function itemName(property: string): string {
+  const p = pascalCase(property);
+  if (/[^aeiou]ies$/.test(p)) return `${p.slice(0, -3)}y`;
+  if (/(ss|x|ch|sh)es$/.test(p)) return p.slice(0, -2);
+  if (/[^su]s$/.test(p) && p.length > 2) return p.slice(0, -1);
+  return `${p}Item`;
+}
+
+/** Names that generated declarations must not shadow (used unqualified in generated code). */
+export const GLOBAL_TYPE_NAMES: readonly string[] = ["Record", "Promise", "Omit", "Pick", "Exclude", "Array"];
+
+/** Hands out unique names: the first claim of `Foo` gets `Foo`, the next ones `Foo2`, `Foo3`, … */
+export class NameRegistry {
+  readonly #used = new Set<string>();
+
+  constructor(reserved: Iterable<string> = []) {
+    for (const r of reserved) this.#used.add(r);
+  }
+
+  has(name: string): boolean {
+    return this.#used.has(name);
+  }
+
+  /** Takes exactly `name`; false when it is already taken. */
+  take(name: string): boolean {
+    if (this.#used.has(name)) return false;
+    this.#used.add(name);
+    return true;
+  }
+
+  /** A free name based on `base`. */
+  claim(base: string): string {
+    let name = base;
+    for (let i = 2; this.#used.has(name); i++) name = `${base}${i}`;
+    this.#used.add(name);
+    return name;
+  }
+}
