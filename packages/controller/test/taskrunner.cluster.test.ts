@@ -27,8 +27,15 @@ async function watchAll(): Promise<void> {
   const trStream = await client.resource<TaskRun>(TR).watch({ signal: watchStop.signal, resourceVersion: "0" });
   const podStream = await client
     .resource<Pod>(builtinResources.pods)
-    .watch({ signal: watchStop.signal, labelSelector: "app.kubernetes.io/managed-by=minitask-controller", resourceVersion: "0" });
-  const consume = async (stream: AsyncIterable<{ type: string; object: unknown }>, on: (t: string, o: unknown) => void) => {
+    .watch({
+      signal: watchStop.signal,
+      labelSelector: "app.kubernetes.io/managed-by=minitask-controller",
+      resourceVersion: "0",
+    });
+  const consume = async (
+    stream: AsyncIterable<{ type: string; object: unknown }>,
+    on: (t: string, o: unknown) => void,
+  ) => {
     try {
       for await (const ev of stream) on(ev.type, ev.object);
     } catch {
@@ -66,7 +73,11 @@ async function createTask(ns: string, name: string, steps: string[], params?: { 
     kind: "Task",
     metadata: { name },
     spec: {
-      steps: steps.map((s) => ({ name: s, image: "busybox:1.36", script: params ? `echo ${s} $(params.x)` : `echo ${s}` })),
+      steps: steps.map((s) => ({
+        name: s,
+        image: "busybox:1.36",
+        script: params ? `echo ${s} $(params.x)` : `echo ${s}`,
+      })),
       ...(params ? { params } : {}),
     },
   });
@@ -104,7 +115,12 @@ async function podGone(ns: string, name: string): Promise<boolean> {
 
 beforeAll(async () => {
   await kubectl(["apply", "-f", CRDS]);
-  await kubectl(["wait", "--for=condition=Established", "crd/tasks.minitask.myorg.dev", "crd/taskruns.minitask.myorg.dev"]);
+  await kubectl([
+    "wait",
+    "--for=condition=Established",
+    "crd/tasks.minitask.myorg.dev",
+    "crd/taskruns.minitask.myorg.dev",
+  ]);
   client = KubeClient.load({ kubeconfig: testEnv().kubeconfig });
   watching = watchAll();
   controller = await startControllerProcess(testEnv().kubeconfig, ["--image-pull-timeout=3s", "--workers=4"]);
@@ -125,7 +141,10 @@ afterAll(async () => {
     for (let i = 1; i < ranks.length; i++) {
       expect(ranks[i], `phase regression of ${uid}: ${phases.join(" → ")}`).toBeGreaterThanOrEqual(ranks[i - 1] ?? 0);
     }
-    expect(phases.filter((p) => p === "Succeeded" || p === "Failed").length, `terminal phase changed: ${phases}`).toBeLessThanOrEqual(1);
+    expect(
+      phases.filter((p) => p === "Succeeded" || p === "Failed").length,
+      `terminal phase changed: ${phases}`,
+    ).toBeLessThanOrEqual(1);
   }
   for (const [pod, n] of podCreations) expect(n, `pod ${pod} created ${n} times`).toBe(1);
   expect(code).toBe(0);
@@ -160,7 +179,16 @@ describe("Mini Task Runner", () => {
     expect(pod.spec?.automountServiceAccountToken).toBe(false);
     // Events on the TaskRun (written asynchronously).
     await eventually("events for the run", async () => {
-      const out = await kubectl(["get", "events", "-n", ns, "--field-selector", `involvedObject.name=${name}`, "-o", "json"]);
+      const out = await kubectl([
+        "get",
+        "events",
+        "-n",
+        ns,
+        "--field-selector",
+        `involvedObject.name=${name}`,
+        "-o",
+        "json",
+      ]);
       const reasons = (JSON.parse(out) as { items: { reason: string }[] }).items.map((e) => e.reason);
       return ["PodCreated", "Succeeded"].every((r) => reasons.includes(r)) ? reasons : undefined;
     });
@@ -169,9 +197,17 @@ describe("Mini Task Runner", () => {
   it("fails with StepFailed when a middle step fails; later steps never start", async () => {
     const ns = await createTestNamespace("tr-fail");
     await createTask(ns, "three", ["one", "two", "three"]);
-    const run = await createRun(ns, { taskRef: "three" }, { "testenv.minitask.dev/fail": "step-two", "testenv.minitask.dev/exit-code": "4" });
+    const run = await createRun(
+      ns,
+      { taskRef: "three" },
+      { "testenv.minitask.dev/fail": "step-two", "testenv.minitask.dev/exit-code": "4" },
+    );
     const done = await waitPhase(ns, run.metadata?.name ?? "", ["Succeeded", "Failed"]);
-    expect(done.status).toMatchObject({ phase: "Failed", reason: "StepFailed", message: 'step "two" failed with exit code 4' });
+    expect(done.status).toMatchObject({
+      phase: "Failed",
+      reason: "StepFailed",
+      message: 'step "two" failed with exit code 4',
+    });
     expect(done.status?.steps?.map((s) => s.state)).toEqual(["Succeeded", "Failed", "Skipped"]);
     expect(done.status?.steps?.[2]?.startedAt).toBeUndefined();
     expect(done.status?.conditions?.[0]).toMatchObject({ type: "Succeeded", status: "False", reason: "StepFailed" });
@@ -207,7 +243,13 @@ describe("Mini Task Runner", () => {
     expect(pod.spec?.containers[0]?.command).toEqual(["/bin/sh", "-c", "echo show hello-param"]);
 
     const missing = await createRun(ns, { taskRef: "p" });
-    const unknown = await createRun(ns, { taskRef: "p", params: [{ name: "x", value: "1" }, { name: "zzz", value: "2" }] });
+    const unknown = await createRun(ns, {
+      taskRef: "p",
+      params: [
+        { name: "x", value: "1" },
+        { name: "zzz", value: "2" },
+      ],
+    });
     const m = await waitPhase(ns, missing.metadata?.name ?? "", ["Failed"]);
     expect(m.status).toMatchObject({ reason: "InvalidParams", message: "missing required param x" });
     const u = await waitPhase(ns, unknown.metadata?.name ?? "", ["Failed"]);
@@ -265,7 +307,9 @@ describe("Mini Task Runner", () => {
     const name = run.metadata?.name ?? "";
     await waitPhase(ns, name, ["Running"]);
     await taskRuns(ns).delete(name, { propagationPolicy: "Background" });
-    await eventually("the pod to be garbage-collected", async () => ((await podGone(ns, `${name}-pod`)) ? true : undefined));
+    await eventually("the pod to be garbage-collected", async () =>
+      (await podGone(ns, `${name}-pod`)) ? true : undefined,
+    );
   });
 
   it("survives a SIGKILL mid-run: after restart, no duplicate pod and every run converges", async () => {

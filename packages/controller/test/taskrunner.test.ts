@@ -45,10 +45,7 @@ describe("durations", () => {
 
 describe("params", () => {
   it("uses given values, then defaults", () => {
-    const v = resolveParams(
-      [{ name: "who", default: "world" }, { name: "n" }],
-      [{ name: "n", value: "3" }],
-    );
+    const v = resolveParams([{ name: "who", default: "world" }, { name: "n" }], [{ name: "n", value: "3" }]);
     expect(Object.fromEntries(v)).toEqual({ who: "world", n: "3" });
     expect(substitute("hi $(params.who) x$(params.n)", v)).toBe("hi world x3");
   });
@@ -161,9 +158,9 @@ describe("buildPod", () => {
   });
 
   it("fails on bad params before anything is created", () => {
-    expect(() => buildPod(run(), task([{ name: "a", image: "x", script: "echo $(params.p)" }], [{ name: "p" }]))).toThrow(
-      InvalidParamsError,
-    );
+    expect(() =>
+      buildPod(run(), task([{ name: "a", image: "x", script: "echo $(params.p)" }], [{ name: "p" }])),
+    ).toThrow(InvalidParamsError);
   });
 });
 
@@ -205,7 +202,10 @@ describe("outcomeFromPod", () => {
     const o = outcomeFromPod(
       podWith({
         phase: "Failed",
-        initContainerStatuses: [term("step-one", 0, "2026-01-01T00:00:01Z"), term("step-two", 3, "2026-01-01T00:00:02Z")],
+        initContainerStatuses: [
+          term("step-one", 0, "2026-01-01T00:00:01Z"),
+          term("step-two", 3, "2026-01-01T00:00:02Z"),
+        ],
         containerStatuses: [{ name: "step-three", state: { waiting: { reason: "PodInitializing" } } }],
       }),
     );
@@ -216,10 +216,7 @@ describe("outcomeFromPod", () => {
 
   it("succeeds when the pod succeeds", () => {
     const o = outcomeFromPod(
-      podWith(
-        { phase: "Succeeded", containerStatuses: [term("step-only", 0, "2026-01-01T00:00:05Z")] },
-        ["only"],
-      ),
+      podWith({ phase: "Succeeded", containerStatuses: [term("step-only", 0, "2026-01-01T00:00:05Z")] }, ["only"]),
     );
     expect(o).toMatchObject({ phase: "Succeeded", reason: "Succeeded", message: "All 1 step completed successfully" });
   });
@@ -263,7 +260,12 @@ describe("nextStatus", () => {
   });
 
   it("never changes a finished run", () => {
-    const done = { phase: "Succeeded" as const, reason: "Succeeded", message: "ok", finishTime: "2026-01-01T00:00:50Z" };
+    const done = {
+      phase: "Succeeded" as const,
+      reason: "Succeeded",
+      message: "ok",
+      finishTime: "2026-01-01T00:00:50Z",
+    };
     const s = nextStatus(run({}, done), { phase: "Failed", reason: "PodDeleted", message: "x" }, now);
     expect(s).toEqual(done);
   });
@@ -279,7 +281,11 @@ describe("nextStatus", () => {
 
   it("is stable: recomputing from the written status changes nothing", () => {
     const s = nextStatus(run(), { phase: "Running", reason: "Running", message: "m", podName: "p", steps: [] }, now);
-    const again = nextStatus(run({}, s), { phase: "Running", reason: "Running", message: "m", podName: "p" }, now + 1000);
+    const again = nextStatus(
+      run({}, s),
+      { phase: "Running", reason: "Running", message: "m", podName: "p" },
+      now + 1000,
+    );
     expect(jsonEqual(again, s)).toBe(true);
   });
 });

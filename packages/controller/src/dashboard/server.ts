@@ -20,7 +20,13 @@ export interface RunView {
   readonly created: string;
   readonly started: string;
   readonly finished: string;
-  readonly steps: readonly { name: string; state: string; exitCode?: number; startedAt?: string; finishedAt?: string }[];
+  readonly steps: readonly {
+    name: string;
+    state: string;
+    exitCode?: number;
+    startedAt?: string;
+    finishedAt?: string;
+  }[];
 }
 
 export interface TaskView {
@@ -95,7 +101,8 @@ export class Dashboard {
       if (url.pathname === "/" || url.pathname === "/index.html") {
         res.writeHead(200, {
           "content-type": "text/html; charset=utf-8",
-          "content-security-policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+          "content-security-policy":
+            "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
           "cache-control": "no-store",
         });
         res.end(DASHBOARD_HTML);

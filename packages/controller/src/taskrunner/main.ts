@@ -3,8 +3,14 @@
 // handlers, a Controller with N workers, optional leader election, events, metrics and health.
 import { builtinResources, KubeClient } from "@minitask/client";
 import { newLister, SharedInformerFactory } from "@minitask/informers";
-import { TaskResource, TaskRunResource } from "../generated/minitask.myorg.dev/v1/index.ts";
 import { Dashboard } from "../dashboard/server.ts";
+import {
+  taskInformer as newTaskInformer,
+  taskRunInformer as newTaskRunInformer,
+  taskLister,
+  taskRunClient,
+  taskRunLister,
+} from "../generated/minitask.myorg.dev/v1/index.ts";
 import { Controller } from "../runtime/controller.ts";
 import { EventRecorder } from "../runtime/events.ts";
 import { enqueueByIndex, enqueueObject, enqueueOwner } from "../runtime/handlers.ts";
@@ -76,8 +82,8 @@ export async function startController(
     observer: informerObserver(metrics.informer),
     logger: informerLogger(log.child({ component: "informers" })),
   });
-  const taskRunInformer = factory.forResource<TaskRun>(TaskRunResource);
-  const taskInformer = factory.forResource<Task>(TaskResource);
+  const taskRunInformer = newTaskRunInformer(factory);
+  const taskInformer = newTaskInformer(factory);
   // Only the pods we made: the cache stays small however many other pods the cluster runs.
   const podInformer = factory.forResource<Pod>(builtinResources.pods, {
     labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
@@ -93,10 +99,10 @@ export async function startController(
     logger: log,
   });
   const reconciler = new TaskRunReconciler({
-    taskRuns: newLister(taskRunInformer.getIndexer()),
-    tasks: newLister(taskInformer.getIndexer()),
+    taskRuns: taskRunLister(taskRunInformer),
+    tasks: taskLister(taskInformer),
     pods: newLister(podInformer.getIndexer()),
-    taskRunClient: client.resource<TaskRun>(TaskRunResource),
+    taskRunClient: taskRunClient(client),
     podClient: client.resource<Pod>(builtinResources.pods),
     events,
     imagePullTimeoutMs: cfg.imagePullTimeoutMs,

@@ -12,6 +12,7 @@ import {
   type ResourceClient,
 } from "@minitask/client";
 import type { Lister } from "@minitask/informers";
+import type { TaskRunClient } from "../generated/minitask.myorg.dev/v1/index.ts";
 import type { ReconcileContext, Result } from "../runtime/controller.ts";
 import type { EventRecorder, EventType } from "../runtime/events.ts";
 import type { Pod } from "./corev1.ts";
@@ -25,8 +26,8 @@ export interface TaskRunReconcilerOptions {
   readonly taskRuns: Lister<TaskRun>;
   readonly tasks: Lister<Task>;
   readonly pods: Lister<Pod>;
-  /** Writes: TaskRun status. */
-  readonly taskRunClient: ResourceClient<TaskRun>;
+  /** Writes: TaskRun status (and deletes after the TTL). */
+  readonly taskRunClient: TaskRunClient;
   /** Writes: Pod create / get (live check) / delete. */
   readonly podClient: ResourceClient<Pod>;
   readonly events?: EventRecorder | undefined;

@@ -18,7 +18,10 @@ export interface ControllerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-export async function startControllerProcess(kubeconfig: string, extraArgs: readonly string[] = []): Promise<ControllerProcess> {
+export async function startControllerProcess(
+  kubeconfig: string,
+  extraArgs: readonly string[] = [],
+): Promise<ControllerProcess> {
   const [metricsPort, healthPort] = [await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
@@ -70,7 +73,11 @@ export async function startControllerProcess(kubeconfig: string, extraArgs: read
 }
 
 /** Polls until `check` returns a value (deadline default 60 s). */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -80,7 +87,8 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     } catch (err) {
       last = err;
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+    if (Date.now() > until)
+      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -1,0 +1,95 @@
+// The plugin's view of the API: the generated Task/TaskRun models and clients, the few core resources it
+// reads (pods, events), and the client built from the global flags.
+import {
+  builtinResources,
+  type KubeClient,
+  type KubeObject,
+  type ResourceClient,
+  type ResourceDescriptor,
+} from "@minitask/client";
+import type { Task, TaskRun } from "../generated/minitask.myorg.dev/v1/index.ts";
+
+export type { Task, TaskRun };
+export type TaskSpec = NonNullable<Task["spec"]>;
+export type TaskStep = NonNullable<TaskSpec["steps"]>[number];
+export type TaskParam = NonNullable<TaskSpec["params"]>[number];
+export type TaskRunSpec = NonNullable<TaskRun["spec"]>;
+export type RunParam = NonNullable<TaskRunSpec["params"]>[number];
+export type TaskRunStatus = NonNullable<TaskRun["status"]>;
+export type StepStatus = NonNullable<TaskRunStatus["steps"]>[number];
+export type Phase = NonNullable<TaskRunStatus["phase"]>;
+
+export const GROUP = "minitask.myorg.dev";
+export const VERSION = "v1";
+export const LABEL_TASK = `${GROUP}/task`;
+export const LABEL_TASKRUN = `${GROUP}/taskrun`;
+/** Step containers are `step-<name>`. */
+export const STEP_CONTAINER_PREFIX = "step-";
+
+export const taskResource: ResourceDescriptor = {
+  group: GROUP,
+  version: VERSION,
+  resource: "tasks",
+  kind: "Task",
+  namespaced: true,
+};
+export const taskRunResource: ResourceDescriptor = {
+  group: GROUP,
+  version: VERSION,
+  resource: "taskruns",
+  kind: "TaskRun",
+  namespaced: true,
+};
+
+/** The slice of a Pod the plugin reads. */
+export interface Pod extends KubeObject {
+  spec?: { initContainers?: { name: string }[]; containers?: { name: string }[] };
+  status?: { phase?: string };
+}
+
+/** A core/v1 Event (what `kubectl describe` lists). */
+export interface CoreEvent extends KubeObject {
+  type?: string;
+  reason?: string;
+  message?: string;
+  count?: number;
+  firstTimestamp?: string | null;
+  lastTimestamp?: string | null;
+  eventTime?: string | null;
+  series?: { count?: number; lastObservedTime?: string };
+  source?: { component?: string; host?: string };
+  reportingComponent?: string;
+  involvedObject?: { kind?: string; name?: string; uid?: string };
+}
+
+/** Typed handles on the resources of one namespace (or all namespaces when `namespace` is undefined). */
+export class Api {
+  readonly client: KubeClient;
+  readonly namespace: string;
+
+  constructor(client: KubeClient, namespace: string) {
+    this.client = client;
+    this.namespace = namespace;
+  }
+
+  tasks(namespace: string | undefined = this.namespace): ResourceClient<Task> {
+    return this.client.resource<Task>(taskResource, namespace);
+  }
+
+  taskRuns(namespace: string | undefined = this.namespace): ResourceClient<TaskRun> {
+    return this.client.resource<TaskRun>(taskRunResource, namespace);
+  }
+
+  pods(namespace: string = this.namespace): ResourceClient<Pod> {
+    return this.client.resource<Pod>(builtinResources.pods, namespace);
+  }
+
+  events(namespace: string = this.namespace): ResourceClient<CoreEvent> {
+    return this.client.resource<CoreEvent>(builtinResources.events, namespace);
+  }
+}
+
+export function isFinished(run: TaskRun): boolean {
+  const phase = run.status?.phase;
+  return phase === "Succeeded" || phase === "Failed";
+}

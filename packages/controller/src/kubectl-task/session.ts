@@ -1,0 +1,89 @@
+// One invocation: the terminal, the global flags, and (created on first use) the API client.
+import { KubeClient, loadKubeConfig } from "@minitask/client";
+import { Api } from "./api.ts";
+import type { ErrorContext } from "./errors.ts";
+import type { Io } from "./term.ts";
+import { Term } from "./term.ts";
+
+/** The flags every command accepts (kubectl's names). */
+export interface GlobalOptions {
+  readonly kubeconfig?: string | undefined;
+  readonly context?: string | undefined;
+  readonly namespace?: string | undefined;
+}
+
+/**
+ * The CLI retries less than a controller: a person is waiting. Connect failures get two more tries
+ * within about a second; then the one-line error.
+ */
+const CLI_RETRY = { maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 1000 } as const;
+
+export class Session implements AsyncDisposable {
+  readonly term: Term;
+  readonly io: Io;
+  #opts: GlobalOptions = {};
+  #api: Api | undefined;
+  #errorContext: { server?: string; context?: string } = {};
+
+  constructor(io: Io) {
+    this.io = io;
+    this.term = new Term(io);
+  }
+
+  /** Sets the global flags (before the first API call). */
+  configure(opts: GlobalOptions): void {
+    this.#opts = opts;
+  }
+
+  get options(): GlobalOptions {
+    return this.#opts;
+  }
+
+  /** The API of the chosen context and namespace; loads the kubeconfig on first use. */
+  get api(): Api {
+    if (this.#api !== undefined) return this.#api;
+    const loaded = loadKubeConfig({
+      kubeconfig: this.#opts.kubeconfig,
+      context: this.#opts.context,
+      env: this.io.env,
+      inCluster: "auto",
+    });
+    const kc = loaded.kubeConfig;
+    this.#errorContext = {
+      server: kc.getCurrentCluster()?.server,
+      context: kc.getCurrentContext(),
+    };
+    const client = KubeClient.fromKubeConfig(kc, {
+      namespace: loaded.namespace,
+      retry: CLI_RETRY,
+      onWarning: (w) => this.term.errLine(this.term.ce.yellow(`Warning: ${w}`)),
+    });
+    this.#api = new Api(client, this.#opts.namespace || client.defaultNamespace);
+    return this.#api;
+  }
+
+  /** An API client for a fixed server (tests); replaces the kubeconfig. */
+  useClient(client: KubeClient, server?: string): void {
+    this.#api = new Api(client, this.#opts.namespace || client.defaultNamespace);
+    this.#errorContext = server === undefined ? {} : { server };
+  }
+
+  get namespace(): string {
+    return this.api.namespace;
+  }
+
+  get errorContext(): ErrorContext {
+    return this.#errorContext;
+  }
+
+  async close(): Promise<void> {
+    this.term.done();
+    const api = this.#api;
+    this.#api = undefined;
+    if (api !== undefined) await api.client.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
