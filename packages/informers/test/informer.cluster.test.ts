@@ -7,9 +7,9 @@ import {
   type InformerCounters,
   newLister,
   newSharedIndexInformer,
+  type SharedIndexInformerOptions,
   type SharedInformer,
   SharedInformerFactory,
-  type SharedIndexInformerOptions,
   silentLogger,
   type WatchErrorInfo,
 } from "../src/index.ts";
@@ -130,7 +130,10 @@ describe("informer against the real apiserver", () => {
       expect(late.events.every((e) => e.type === "add" && e.initial)).toBe(true);
       // It keeps receiving live events afterwards.
       await api.create({ metadata: { name: "after" } });
-      await eventually(() => late.events.some((e) => e.key === `${ns}/after` && e.type === "add" && !e.initial), "live add");
+      await eventually(
+        () => late.events.some((e) => e.key === `${ns}/after` && e.type === "add" && !e.initial),
+        "live add",
+      );
       informer.removeEventHandler(reg);
       await api.delete("after");
       await eventually(() => informer.getStore().getByKey(`${ns}/after`) === undefined, "the delete in the cache");
@@ -236,12 +239,7 @@ describe("informer against the real apiserver", () => {
     try {
       expect(await byLabel.informer.waitForCacheSync()).toBe(true);
       expect(await byField.informer.waitForCacheSync()).toBe(true);
-      expect(
-        byLabel.informer
-          .getStore()
-          .listKeys()
-          .toSorted(),
-      ).toEqual([`${ns}/a`, `${ns}/b`]);
+      expect(byLabel.informer.getStore().listKeys().toSorted()).toEqual([`${ns}/a`, `${ns}/b`]);
       expect(byField.informer.getStore().listKeys()).toEqual([`${ns}/c`]);
       // a leaves the label selection, c joins it.
       await api.patch("a", { metadata: { labels: { app: "z" } } }, { type: "merge" });
