@@ -25,13 +25,11 @@ let watching: Promise<void>;
 
 async function watchAll(): Promise<void> {
   const trStream = await client.resource<TaskRun>(TR).watch({ signal: watchStop.signal, resourceVersion: "0" });
-  const podStream = await client
-    .resource<Pod>(builtinResources.pods)
-    .watch({
-      signal: watchStop.signal,
-      labelSelector: "app.kubernetes.io/managed-by=minitask-controller",
-      resourceVersion: "0",
-    });
+  const podStream = await client.resource<Pod>(builtinResources.pods).watch({
+    signal: watchStop.signal,
+    labelSelector: "app.kubernetes.io/managed-by=minitask-controller",
+    resourceVersion: "0",
+  });
   const consume = async (
     stream: AsyncIterable<{ type: string; object: unknown }>,
     on: (t: string, o: unknown) => void,
