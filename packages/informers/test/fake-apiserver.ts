@@ -60,11 +60,12 @@ export class FakeApiserver {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as AddressInfo).port;
     self = new FakeApiserver(server, `http://127.0.0.1:${port}`);
+    const created = self;
     server.on("connection", (s) => {
-      self?.#sockets.add(s);
-      s.on("close", () => self?.#sockets.delete(s));
+      created.#sockets.add(s);
+      s.on("close", () => created.#sockets.delete(s));
     });
-    return self;
+    return created;
   }
 
   async close(): Promise<void> {
@@ -158,12 +159,13 @@ export class FakeApiserver {
     }
     if (url.searchParams.get("watch") === "true") {
       const fault = this.watchFaults.shift();
-      if (fault) return fault(res, url);
-      return this.#watch(res, url);
+      if (fault) fault(res, url);
+      else this.#watch(res, url);
+      return;
     }
     const fault = this.listFaults.shift();
-    if (fault) return fault(res, url);
-    this.#list(res, url);
+    if (fault) fault(res, url);
+    else this.#list(res, url);
   }
 
   #list(res: http.ServerResponse, url: URL): void {

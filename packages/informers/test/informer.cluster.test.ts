@@ -97,6 +97,12 @@ describe("informer against the real apiserver", () => {
       expect(c.events.DELETED).toBe(1);
       expect(c.lastSyncResourceVersion).not.toBe("");
       await expectCacheMatchesServer(informer.getStore(), api);
+      // A handler-driven mirror holds the same as the server.
+      await informer.handlersIdle();
+      const server = new Map(
+        (await api.listAll()).items.map((o) => [`${ns}/${o.metadata?.name}`, o.metadata?.resourceVersion ?? ""]),
+      );
+      expect(replay(rec.events)).toEqual(server);
     } finally {
       await stop();
     }
