@@ -1,45 +1,34 @@
 // The plugin's view of the API: the generated Task/TaskRun models and clients, the few core resources it
 // reads (pods, events), and the client built from the global flags.
+import { builtinResources, type KubeClient, type KubeObject, type ResourceClient } from "@minitask/client";
 import {
-  builtinResources,
-  type KubeClient,
-  type KubeObject,
-  type ResourceClient,
-  type ResourceDescriptor,
-} from "@minitask/client";
-import type { Task, TaskRun } from "../generated/minitask.myorg.dev/v1/index.ts";
+  type Task,
+  type TaskClient,
+  TaskResource,
+  type TaskRun,
+  TaskRunApiVersion,
+  type TaskRunClient,
+  TaskRunKind,
+  TaskRunResource,
+  type TaskRunSpecParam,
+  type TaskRunStatusStep,
+  type TaskSpecParam,
+  taskClient,
+  taskRunClient,
+} from "../generated/minitask.myorg.dev/v1/index.ts";
 
 export type { Task, TaskRun };
-export type TaskSpec = NonNullable<Task["spec"]>;
-export type TaskStep = NonNullable<TaskSpec["steps"]>[number];
-export type TaskParam = NonNullable<TaskSpec["params"]>[number];
-export type TaskRunSpec = NonNullable<TaskRun["spec"]>;
-export type RunParam = NonNullable<TaskRunSpec["params"]>[number];
-export type TaskRunStatus = NonNullable<TaskRun["status"]>;
-export type StepStatus = NonNullable<TaskRunStatus["steps"]>[number];
-export type Phase = NonNullable<TaskRunStatus["phase"]>;
+export type TaskParam = TaskSpecParam;
+export type RunParam = TaskRunSpecParam;
+export type StepStatus = TaskRunStatusStep;
+export { TaskResource, TaskRunApiVersion, TaskRunKind, TaskRunResource };
 
-export const GROUP = "minitask.myorg.dev";
-export const VERSION = "v1";
+export const GROUP = TaskRunResource.group;
+export const VERSION = TaskRunResource.version;
 export const LABEL_TASK = `${GROUP}/task`;
 export const LABEL_TASKRUN = `${GROUP}/taskrun`;
 /** Step containers are `step-<name>`. */
 export const STEP_CONTAINER_PREFIX = "step-";
-
-export const taskResource: ResourceDescriptor = {
-  group: GROUP,
-  version: VERSION,
-  resource: "tasks",
-  kind: "Task",
-  namespaced: true,
-};
-export const taskRunResource: ResourceDescriptor = {
-  group: GROUP,
-  version: VERSION,
-  resource: "taskruns",
-  kind: "TaskRun",
-  namespaced: true,
-};
 
 /** The slice of a Pod the plugin reads. */
 export interface Pod extends KubeObject {
@@ -72,12 +61,12 @@ export class Api {
     this.namespace = namespace;
   }
 
-  tasks(namespace: string | undefined = this.namespace): ResourceClient<Task> {
-    return this.client.resource<Task>(taskResource, namespace);
+  tasks(namespace: string | undefined = this.namespace): TaskClient {
+    return taskClient(this.client, namespace);
   }
 
-  taskRuns(namespace: string | undefined = this.namespace): ResourceClient<TaskRun> {
-    return this.client.resource<TaskRun>(taskRunResource, namespace);
+  taskRuns(namespace: string | undefined = this.namespace): TaskRunClient {
+    return taskRunClient(this.client, namespace);
   }
 
   pods(namespace: string = this.namespace): ResourceClient<Pod> {

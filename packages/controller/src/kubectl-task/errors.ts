@@ -63,12 +63,14 @@ export function describeError(err: unknown, ctx: ErrorContext = {}): string {
     return `cannot reach the cluster at ${where}${which}: ${oneLine(why)}; is it running, and are --kubeconfig/--context right?`;
   }
   if (err instanceof ApiError) {
+    // The subclasses are structurally equal to ApiError: keep the wide type (type guards would narrow to never).
+    const request = err.request;
     if (isUnauthorized(err)) {
       const which = ctx.context ? ` of context "${ctx.context}"` : "";
       return `the cluster rejected the credentials${which} (401 Unauthorized): log in again or check --kubeconfig/--context`;
     }
     if (isForbidden(err)) return `permission denied: ${statusMessage(err)}`;
-    if (isMissingResourceType(err) && err.request?.url.includes(`/apis/${GROUP}/`) === true) {
+    if (isMissingResourceType(err) && request?.url.includes(`/apis/${GROUP}/`) === true) {
       return `the Task and TaskRun resources (${GROUP}/${VERSION}) are not installed in this cluster; install the CRDs with: ${CRDS_HINT}`;
     }
     if (isInvalid(err)) return `invalid: ${statusMessage(err)}`;

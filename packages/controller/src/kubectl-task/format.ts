@@ -33,10 +33,13 @@ export function shortDuration(ms: number): string {
   return `${Math.floor(days / 365)}y`;
 }
 
-/** A run's duration: 850ms, 12s, 3m4s, 1h2m (more precise than ages: runs are usually short). */
+/**
+ * A run's duration: <1s, 12s, 3m4s, 1h2m (more precise than ages: runs are usually short). API
+ * timestamps have whole seconds, so nothing finer is shown.
+ */
 export function runDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return "-";
-  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 1000) return "<1s";
   const s = Math.floor(ms / 1000);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);

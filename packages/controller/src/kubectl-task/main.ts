@@ -1,0 +1,250 @@
+// kubectl-task: the kubectl plugin of Mini Task Runner. `main` parses the arguments with commander, runs
+// one command and resolves with the exit code; it never calls process.exit (the entry point does).
+import { readFileSync } from "node:fs";
+import { Argument, Command, CommanderError, Option } from "commander";
+import { complete, printCompletion } from "./commands/completion.ts";
+import { describe } from "./commands/describe.ts";
+import { type ListFormat, listRuns, listTasks } from "./commands/list.ts";
+import { logs } from "./commands/logs.ts";
+import { cancel, deleteRuns } from "./commands/manage.ts";
+import { start } from "./commands/start.ts";
+import { describeError, ExitCode } from "./errors.ts";
+import { type GlobalOptions, Session } from "./session.ts";
+import type { Io } from "./term.ts";
+
+function packageVersion(): string {
+  try {
+    // src/kubectl-task/ and dist/kubectl-task/ are both two levels below the package root.
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version?: string;
+    };
+    return pkg.version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+const EXAMPLES = `
+Examples:
+  # Start a run of the task "hello" and follow it to the end (exit code 0 if it succeeds, 1 if it fails)
+  kubectl task start hello -p name=world --follow
+
+  # Runs of the task "hello", newest first; all runs in every namespace
+  kubectl task runs hello
+  kubectl task runs -A
+
+  # The logs of a run, step by step; keep following while it runs
+  kubectl task logs hello-run-x7k2p -f
+
+  # Why did it fail?
+  kubectl task describe hello-run-x7k2p
+
+  # Stop a run; clean up finished runs
+  kubectl task cancel hello-run-x7k2p
+  kubectl task delete --all-finished
+
+The namespace is the one of the kubeconfig context unless -n is given; KUBECONFIG is honoured as kubectl does.`;
+
+function outputOption(choices: readonly string[]): Option {
+  return new Option("-o, --output <format>", "output format").choices(choices);
+}
+
+export interface Program {
+  readonly command: Command;
+  /** The exit code of the action that ran. */
+  exitCode(): number;
+}
+
+/** Builds the command tree; the actions run against `session`. */
+export function buildProgram(session: Session): Program {
+  let result: number = ExitCode.Ok;
+  const io = session.io;
+  const program = new Command("kubectl-task");
+  program
+    .name("kubectl task")
+    .description("Start, follow and manage Mini Task Runner task runs (minitask.myorg.dev Task and TaskRun).")
+    .version(`kubectl-task ${packageVersion()}`, "--version", "print the version")
+    .helpOption("-h, --help", "show help")
+    .helpCommand("help [command]", "show help for a command")
+    .option("--kubeconfig <path>", "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
+    .option("--context <name>", "the kubeconfig context to use")
+    .option("-n, --namespace <namespace>", "the namespace (default: the context's namespace)")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(s),
+    })
+    .addHelpText("after", EXAMPLES);
+
+  program.hook("preAction", (_root, action) => {
+    session.configure(action.optsWithGlobals<GlobalOptions>());
+  });
+
+  program
+    .command("start")
+    .description("start a run of a task; prints the run's name")
+    .argument("<task>", "the Task to run")
+    .option("-p, --param <NAME=VALUE>", "a parameter value (repeatable)", collect)
+    .option("--timeout <duration>", "how long the run may take, e.g. 90s, 10m, 1h30m (default 1h; 0 for none)")
+    .option("--service-account <name>", "the ServiceAccount the run's pod runs as")
+    .option("-f, --follow", "follow the run: show steps and logs; exit 0 if it succeeds, 1 if it fails")
+    .option("--dry-run", "check the task and params, then print the TaskRun instead of creating it")
+    .addOption(outputOption(["yaml", "json", "name"]))
+    .addOption(new Option("--annotation <KEY=VALUE>", "annotation on the TaskRun (repeatable)").argParser(collect))
+    .addOption(new Option("-l, --label <KEY=VALUE>", "label on the TaskRun (repeatable)").argParser(collect))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  kubectl task start hello
+  kubectl task start build -p revision=main -p target=prod --timeout 20m -f
+  kubectl task start build -p revision=main --dry-run -o yaml > run.yaml`,
+    )
+    .action(async (task: string, o) => {
+      result = await start(session, task, o);
+    });
+
+  program
+    .command("list")
+    .alias("ls")
+    .description("list tasks with their step count and params")
+    .option("-A, --all-namespaces", "list tasks in every namespace")
+    .option("-l, --selector <selector>", "label selector, e.g. team=ci")
+    .addOption(outputOption(["wide", "json", "yaml", "name"]))
+    .action(async (o: { allNamespaces?: boolean; selector?: string; output?: ListFormat }) => {
+      result = await listTasks(session, o);
+    });
+
+  program
+    .command("runs")
+    .description("list task runs, newest first")
+    .argument("[task]", "only runs of this task")
+    .option("-A, --all-namespaces", "list runs in every namespace")
+    .option("-l, --selector <selector>", "label selector, e.g. minitask.myorg.dev/task=hello")
+    .addOption(outputOption(["wide", "json", "yaml", "name"]))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  kubectl task runs
+  kubectl task runs hello -o wide
+  kubectl task runs -A -o json`,
+    )
+    .action(
+      async (task: string | undefined, o: { allNamespaces?: boolean; selector?: string; output?: ListFormat }) => {
+        result = await listRuns(session, task, o);
+      },
+    );
+
+  program
+    .command("logs")
+    .description("show the logs of a run's steps, in order")
+    .argument("<run>", "the TaskRun")
+    .option("-f, --follow", "keep streaming while the run goes on; exit 0 if it succeeds, 1 if it fails")
+    .option("--step <name>", "only this step (printed without the [step] prefix)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  kubectl task logs hello-run-x7k2p
+  kubectl task logs hello-run-x7k2p -f
+  kubectl task logs hello-run-x7k2p --step build > build.log`,
+    )
+    .action(async (run: string, o: { follow?: boolean; step?: string }) => {
+      result = await logs(session, run, o);
+    });
+
+  program
+    .command("describe")
+    .description("show a run: spec, params, step states and events")
+    .argument("<run>", "the TaskRun")
+    .addOption(outputOption(["yaml", "json"]))
+    .action(async (run: string, o: { output?: "json" | "yaml" }) => {
+      result = await describe(session, run, o);
+    });
+
+  program
+    .command("cancel")
+    .description("cancel a run (its pod is stopped; the run fails with reason Cancelled)")
+    .argument("<run>", "the TaskRun")
+    .action(async (run: string) => {
+      result = await cancel(session, run);
+    });
+
+  program
+    .command("delete")
+    .alias("rm")
+    .description("delete runs (their pods go with them)")
+    .argument("[runs...]", "the TaskRuns")
+    .option("--all-finished", "delete every run that has Succeeded or Failed")
+    .option("--task <task>", "with --all-finished: only runs of this task")
+    .option("-l, --selector <selector>", "with --all-finished: only runs matching this label selector")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  kubectl task delete hello-run-x7k2p hello-run-9qz4d
+  kubectl task delete --all-finished --task hello`,
+    )
+    .action(async (runs: string[], o: { allFinished?: boolean; task?: string; selector?: string }) => {
+      result = await deleteRuns(session, runs, o);
+    });
+
+  program
+    .command("completion")
+    .description("print a shell completion script")
+    .addArgument(new Argument("<shell>", "bash or zsh").choices(["bash", "zsh"]))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  source <(kubectl-task completion bash)        # bash, for kubectl-task …
+  source <(kubectl-task completion zsh)         # zsh, after compinit
+
+For "kubectl task <TAB>" (kubectl 1.26 or later), put an executable named kubectl_complete-task on your PATH
+that runs:  kubectl-task __complete "$@"`,
+    )
+    .action((shell: "bash" | "zsh") => {
+      result = printCompletion(session, shell);
+    });
+
+  program
+    .command("__complete", { hidden: true })
+    .argument("[words...]")
+    .allowUnknownOption()
+    .helpOption(false)
+    .action(async (words: string[]) => {
+      result = await complete(session, program, words.length === 0 ? [""] : words);
+    });
+
+  return { command: program, exitCode: () => result };
+}
+
+/** Runs the CLI with `argv` (the words after the program name); resolves with the exit code. */
+export async function main(argv: readonly string[], io: Io, setup?: (session: Session) => void): Promise<number> {
+  const session = new Session(io);
+  setup?.(session);
+  const { command: program, exitCode } = buildProgram(session);
+  try {
+    // __complete takes every following word as is (flags included).
+    const args = argv[0] === "__complete" ? ["__complete", "--", ...argv.slice(1)] : [...argv];
+    await program.parseAsync(args, { from: "user" });
+    return exitCode();
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and --version end with exit code 0; usage errors were printed by commander already.
+      return err.exitCode;
+    }
+    session.term.done();
+    session.term.errLine(`${session.term.ce.red("error:")} ${describeError(err, session.errorContext)}`);
+    return typeof (err as { exitCode?: unknown }).exitCode === "number"
+      ? (err as { exitCode: number }).exitCode
+      : ExitCode.Failed;
+  } finally {
+    await session.close();
+  }
+}
