@@ -1,15 +1,7 @@
 // The workqueue benchmark workloads on our side. bench/peers/workqueue/main.go runs the same workloads against
 // client-go; keep the two in step (keys, delays, worker loops, what is counted).
 
-import {
-  type Clock,
-  newDelayingQueue,
-  newPriorityQueue,
-  newQueue,
-  type Queue,
-  realClock,
-  type Timer,
-} from "@minitask/workqueue";
+import { type Clock, newDelayingQueue, newPriorityQueue, newQueue, realClock, type Timer } from "@minitask/workqueue";
 
 /** `namespace-<i%100>/object-<i>`, flattened and hashed before any measurement (Go's Sprintf strings are flat). */
 export function makeKeys(n: number): string[] {
@@ -33,18 +25,33 @@ export function makeDelays(n: number): number[] {
   return out;
 }
 
-// The producer yields to the workers every BATCH adds (Go's producer runs in parallel with its workers instead).
-const BATCH = 128;
+/**
+ * How keys reach the queue in workloads 1 and 2:
+ *  - "stream": in chunks of CHUNK keys; after each chunk the producer yields a macrotask (as events arriving on I/O
+ *    callbacks do), so the workers drain the chunk first and the queue stays short. The Go peer's producer waits
+ *    until the chunk is processed, which is the same schedule.
+ *  - "backlog": all keys are added at once (an initial list), then the workers drain the queue.
+ */
+export type Regime = "stream" | "backlog";
 
-async function produce(queue: Queue<string>, keys: readonly string[]): Promise<void> {
-  for (let i = 0; i < keys.length; i++) {
-    queue.add(keys[i]!);
-    if (i % BATCH === BATCH - 1) await null;
+export const CHUNK = 128;
+
+const immediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function feed(regime: Regime, keys: readonly string[], add: (key: string, i: number) => void): Promise<void> {
+  if (regime === "backlog") {
+    for (let i = 0; i < keys.length; i++) add(keys[i]!, i);
+    return;
+  }
+  for (let start = 0; start < keys.length; start += CHUNK) {
+    const end = Math.min(start + CHUNK, keys.length);
+    for (let i = start; i < end; i++) add(keys[i]!, i);
+    await immediate();
   }
 }
 
-/** Workload 1: add → get → done with `workers` concurrent async workers. Returns items/s. */
-export async function cycle(keys: readonly string[], workers: number): Promise<number> {
+/** Workload 1: add → get → done of every key, `workers` concurrent async workers. Returns items/s. */
+export async function cycle(keys: readonly string[], workers: number, regime: Regime): Promise<number> {
   const queue = newQueue<string>();
   let processed = 0;
   const start = performance.now();
@@ -61,7 +68,7 @@ export async function cycle(keys: readonly string[], workers: number): Promise<n
       })(),
     );
   }
-  await produce(queue, keys);
+  await feed(regime, keys, (k) => queue.add(k));
   queue.shutDown();
   await Promise.all(loops);
   const elapsed = performance.now() - start;
@@ -69,7 +76,7 @@ export async function cycle(keys: readonly string[], workers: number): Promise<n
   return keys.length / (elapsed / 1000);
 }
 
-/** Workload 1 through the `for await` helper (ours only). Returns items/s. */
+/** Workload 1 (stream) through the `for await` helper, which calls `done` itself (ours only). Returns items/s. */
 export async function cycleForAwait(keys: readonly string[], workers: number): Promise<number> {
   const queue = newQueue<string>();
   let processed = 0;
@@ -82,7 +89,7 @@ export async function cycleForAwait(keys: readonly string[], workers: number): P
       })(),
     );
   }
-  await produce(queue, keys);
+  await feed("stream", keys, (k) => queue.add(k));
   queue.shutDown();
   await Promise.all(loops);
   const elapsed = performance.now() - start;
@@ -91,10 +98,15 @@ export async function cycleForAwait(keys: readonly string[], workers: number): P
 }
 
 /**
- * Workload 2: like `cycle`, but a worker re-adds the key it holds three times before `done` the first time it sees
- * it (one re-queue, two collapsed adds), so every key is processed twice. Returns queue calls (add+get+done)/s.
+ * Workload 2: like `cycle`, but the first time a worker gets a key it re-adds it three times before `done` (one
+ * re-queue, two adds collapsed into it), so every key is processed twice. Returns queue calls (add+get+done)/s.
  */
-export async function dedupe(keys: readonly string[], index: ReadonlyMap<string, number>, workers: number) {
+export async function dedupe(
+  keys: readonly string[],
+  index: ReadonlyMap<string, number>,
+  workers: number,
+  regime: Regime,
+): Promise<number> {
   const queue = newQueue<string>();
   const seen = new Uint8Array(keys.length);
   const want = 2 * keys.length;
@@ -128,14 +140,15 @@ export async function dedupe(keys: readonly string[], index: ReadonlyMap<string,
       })(),
     );
   }
-  await produce(queue, keys);
+  await feed(regime, keys, (k) => queue.add(k));
   await finished;
   queue.shutDown();
   await Promise.all(loops);
+  // n adds by the producer, 3n re-adds, 2n gets, 2n dones.
   return (8 * keys.length) / (elapsed / 1000);
 }
 
-/** Workload 1 on a priority queue (ours only): every 10th key is a "live event" with priority 10. Items/s. */
+/** Workload 1 (stream) on the priority queue: every 10th key has priority 10, the rest 0 (ours only). Items/s. */
 export async function priorityCycle(keys: readonly string[], workers: number): Promise<number> {
   const queue = newPriorityQueue<string>();
   let processed = 0;
@@ -153,10 +166,7 @@ export async function priorityCycle(keys: readonly string[], workers: number): P
       })(),
     );
   }
-  for (let i = 0; i < keys.length; i++) {
-    queue.addWithOptions(keys[i]!, { priority: i % 10 === 0 ? 10 : 0 });
-    if (i % BATCH === BATCH - 1) await null;
-  }
+  await feed("stream", keys, (k, i) => queue.addWithOptions(k, { priority: i % 10 === 0 ? 10 : 0 }));
   queue.shutDown();
   await Promise.all(loops);
   const elapsed = performance.now() - start;

@@ -1,25 +1,32 @@
 // Command workqueue-peer runs the workqueue benchmark workloads against client-go's util/workqueue, so the
 // TypeScript benchmark (bench/src/workqueue.ts) can compare both sides in one run. It prints one JSON object.
 //
-//	workqueue-peer -workload cycle -workers 4 -n 100000 -runs 5
+//	workqueue-peer -workload cycle -regime stream -workers 4 -n 100000 -runs 5
+//	workqueue-peer -serve -n 100000   (then one command per stdin line: "cycle stream 4", "dedupe backlog 4", "delay 4")
 //
-// Workloads (the same as in bench/src/workqueue.ts):
+// Workloads (the same as in bench/src/_workqueue_workloads.ts):
 //
-//	cycle   producer adds n distinct keys while `workers` goroutines get/done them; samples are items/s
-//	dedupe  like cycle, but each worker re-adds the key it holds 3 times before done (the dirty-while-processing
-//	        path), so every key is processed twice; samples are queue calls (add+get+done)/s
+//	cycle   add -> get -> done of n distinct keys with `workers` goroutines; samples are items/s
+//	dedupe  like cycle, but each worker re-adds the key it holds 3 times before done the first time it sees it
+//	        (the dirty-while-processing path), so every key is processed twice; samples are queue calls/s
 //	delay   addAfter of n keys with pseudo-random delays of 0-100 ms (xorshift32, same sequence as the TS side);
 //	        samples are ms until the last key is done, plus the number of timers the queue created
-//	memory  bytes of heap per queued key (n keys added and waiting; keys allocated before the baseline);
-//	        also for n keys waiting in the delaying queue's heap
+//	memory  heap bytes per queued key (n keys added and waiting; keys allocated before the baseline);
+//	        also per key waiting in the delaying queue's heap
+//
+// cycle and dedupe take -regime: "stream" (chunks of 128 keys, the producer waits until each chunk is processed)
+// or "backlog" (all keys added first, then drained).
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +37,7 @@ import (
 
 type result struct {
 	Workload   string    `json:"workload"`
+	Regime     string    `json:"regime,omitempty"`
 	Workers    int       `json:"workers"`
 	N          int       `json:"n"`
 	Samples    []float64 `json:"samples"`
@@ -60,50 +68,81 @@ func delaysMicros(n int) []time.Duration {
 	return out
 }
 
-func cycle(keys []string, workers int) float64 {
+const chunk = 128
+
+// feed adds the keys as the regime says: "backlog" adds them all at once; "stream" adds chunks of 128 and waits
+// until the workers have finished each chunk (signalled on chunkDone) before the next, as the TypeScript side's
+// producer does by yielding a macrotask between chunks.
+func feed(q workqueue.TypedInterface[string], keys []string, regime string, chunkDone <-chan struct{}) {
+	if regime == "backlog" {
+		for _, k := range keys {
+			q.Add(k)
+		}
+		return
+	}
+	for start := 0; start < len(keys); start += chunk {
+		end := min(start+chunk, len(keys))
+		for _, k := range keys[start:end] {
+			q.Add(k)
+		}
+		<-chunkDone
+	}
+}
+
+// cycle: add -> get -> done of every key with `workers` goroutines; returns items/s.
+func cycle(keys []string, workers int, regime string) float64 {
 	q := workqueue.NewTyped[string]()
+	n := int64(len(keys))
+	var processed atomic.Int64
+	chunkDone := make(chan struct{}, 1)
 	var wg sync.WaitGroup
-	counts := make([]int, workers)
 	start := time.Now()
+	if regime == "backlog" {
+		feed(q, keys, regime, nil)
+	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
-		go func(w int) {
+		go func() {
 			defer wg.Done()
 			for {
 				item, shutdown := q.Get()
 				if shutdown {
 					return
 				}
-				counts[w]++
 				q.Done(item)
+				if p := processed.Add(1); regime == "stream" && (p%chunk == 0 || p == n) {
+					chunkDone <- struct{}{}
+				}
 			}
-		}(w)
+		}()
 	}
-	for _, k := range keys {
-		q.Add(k)
+	if regime == "stream" {
+		feed(q, keys, regime, chunkDone)
 	}
 	q.ShutDown()
 	wg.Wait()
 	elapsed := time.Since(start)
-	total := 0
-	for _, c := range counts {
-		total += c
+	if processed.Load() != n {
+		panic(fmt.Sprintf("cycle: processed %d of %d", processed.Load(), n))
 	}
-	if total != len(keys) {
-		panic(fmt.Sprintf("cycle: processed %d of %d", total, len(keys)))
-	}
-	return float64(len(keys)) / elapsed.Seconds()
+	return float64(n) / elapsed.Seconds()
 }
 
-func dedupe(keys []string, index map[string]int, workers int) float64 {
+// dedupe: the first time a worker gets a key it re-adds it 3 times before Done (one re-queue, two adds collapsed
+// into it), so every key is processed twice; returns queue calls (add+get+done)/s.
+func dedupe(keys []string, index map[string]int, workers int, regime string) float64 {
 	q := workqueue.NewTyped[string]()
 	seen := make([]uint8, len(keys))
 	want := int64(2 * len(keys))
 	var dones atomic.Int64
+	chunkDone := make(chan struct{}, 1)
 	finished := make(chan struct{})
 	var elapsed time.Duration
 	var wg sync.WaitGroup
 	start := time.Now()
+	if regime == "backlog" {
+		feed(q, keys, regime, nil)
+	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -122,15 +161,19 @@ func dedupe(keys []string, index map[string]int, workers int) float64 {
 					q.Add(item)
 				}
 				q.Done(item)
-				if dones.Add(1) == want {
+				d := dones.Add(1)
+				if regime == "stream" && (d%(2*chunk) == 0 || d == want) {
+					chunkDone <- struct{}{}
+				}
+				if d == want {
 					elapsed = time.Since(start)
 					close(finished)
 				}
 			}
 		}()
 	}
-	for _, k := range keys {
-		q.Add(k)
+	if regime == "stream" {
+		feed(q, keys, regime, chunkDone)
 	}
 	<-finished
 	q.ShutDown()
@@ -222,29 +265,85 @@ func memoryDelayed(keys []string) float64 {
 	return float64(int64(after)-int64(before)) / float64(len(keys))
 }
 
+// serve answers one measurement per input line, so the TypeScript side can alternate runs of both sides (both
+// then see the same machine load): "cycle stream 4", "dedupe backlog 4", "delay 4" -> {"value":...,"timers":...}.
+func serve(keys []string) {
+	index := make(map[string]int, len(keys))
+	for i, k := range keys {
+		index[k] = i
+	}
+	delays := delaysMicros(len(keys))
+	in := bufio.NewScanner(os.Stdin)
+	out := json.NewEncoder(os.Stdout)
+	for in.Scan() {
+		f := strings.Fields(in.Text())
+		if len(f) == 0 {
+			continue
+		}
+		var reply struct {
+			Value  float64 `json:"value"`
+			Timers int64   `json:"timers,omitempty"`
+			Error  string  `json:"error,omitempty"`
+		}
+		atoi := func(s string) int {
+			v, err := strconv.Atoi(s)
+			if err != nil {
+				reply.Error = err.Error()
+			}
+			return v
+		}
+		switch {
+		case f[0] == "cycle" && len(f) == 3:
+			if w := atoi(f[2]); reply.Error == "" {
+				reply.Value = cycle(keys, w, f[1])
+			}
+		case f[0] == "dedupe" && len(f) == 3:
+			if w := atoi(f[2]); reply.Error == "" {
+				reply.Value = dedupe(keys, index, w, f[1])
+			}
+		case f[0] == "delay" && len(f) == 2:
+			if w := atoi(f[1]); reply.Error == "" {
+				reply.Value, reply.Timers = delay(keys, delays, w)
+			}
+		default:
+			reply.Error = fmt.Sprintf("unknown command %q", in.Text())
+		}
+		if err := out.Encode(reply); err != nil {
+			panic(err)
+		}
+	}
+}
+
 func main() {
+	serveMode := flag.Bool("serve", false, "answer measurement commands from stdin, one per line")
 	workload := flag.String("workload", "cycle", "cycle | dedupe | delay | memory")
+	regime := flag.String("regime", "stream", "stream | backlog (cycle and dedupe)")
 	workers := flag.Int("workers", 1, "concurrent worker goroutines")
 	n := flag.Int("n", 100000, "distinct keys")
 	runs := flag.Int("runs", 5, "measured runs (after one warm-up run)")
 	flag.Parse()
 
 	keys := makeKeys(*n)
-	res := result{Workload: *workload, Workers: *workers, N: *n, GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
+	if *serveMode {
+		fmt.Printf("{\"ready\":true,\"goVersion\":%q,\"gomaxprocs\":%d}\n", runtime.Version(), runtime.GOMAXPROCS(0))
+		serve(keys)
+		return
+	}
+	res := result{Workload: *workload, Regime: *regime, Workers: *workers, N: *n, GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	switch *workload {
 	case "cycle":
-		cycle(keys, *workers)
+		cycle(keys, *workers, *regime)
 		for r := 0; r < *runs; r++ {
-			res.Samples = append(res.Samples, cycle(keys, *workers))
+			res.Samples = append(res.Samples, cycle(keys, *workers, *regime))
 		}
 	case "dedupe":
 		index := make(map[string]int, len(keys))
 		for i, k := range keys {
 			index[k] = i
 		}
-		dedupe(keys, index, *workers)
+		dedupe(keys, index, *workers, *regime)
 		for r := 0; r < *runs; r++ {
-			res.Samples = append(res.Samples, dedupe(keys, index, *workers))
+			res.Samples = append(res.Samples, dedupe(keys, index, *workers, *regime))
 		}
 	case "delay":
 		delays := delaysMicros(*n)

@@ -1,13 +1,20 @@
 // The work queue: client-go's `util/workqueue` contract in single-threaded TypeScript.
 //
-// Three sets of keys make "never two workers on one key" and "never lose a key" true:
-//   dirty      — keys that need processing (waiting, or re-added while being processed), with their latest item;
-//   ready      — the keys of `dirty` that are not being processed, in hand-out order (FIFO, or by priority);
-//   processing — keys handed out by `get` and not yet `done`.
-// A key re-added while it is processing only lands in `dirty`; `done` moves it to `ready`. A key already in `dirty`
-// is not added twice. Workers waiting in `get` are served directly when an item becomes ready.
+// Each key that is in use has one record (Entry) in a Map, with a state:
+//   QUEUED           — waiting in the ready store (FIFO, or by priority) to be handed out;
+//   PROCESSING       — handed out by `get`, not `done` yet;
+//   PROCESSING_DIRTY — processing, and added again meanwhile: `done` makes it QUEUED again;
+//   IDLE             — done (or only waiting for a delay).
+// So a key is never handed to two workers at once, many adds of a waiting key collapse into one, and a key added
+// while it is processed is not lost. Workers waiting in `get` are served directly when a key becomes ready.
+// Delayed adds live in one min-heap of nodes hanging off the records, behind a single timer.
+//
+// Performance notes (see bench/README.md): `get` touches no Map (the record comes out of the ready store); `done`
+// finds the record by scanning the few records in flight; done records stay in the Map, idle, and are dropped in
+// bulk by rebuilding the Map, because deleting keys one by one makes V8 shrink and regrow the table.
 
-import { type Clock, realClock, type Timer } from "./clock.ts";
+import { type Clock, MAX_TIMER_DELAY_MS, realClock, type Timer } from "./clock.ts";
+import { DelayHeap } from "./heap.ts";
 import {
   createQueueMetrics,
   type MetricsProvider,
@@ -15,11 +22,11 @@ import {
   UNFINISHED_WORK_UPDATE_PERIOD_MS,
 } from "./metrics.ts";
 import {
+  type DelayNode,
   Entry,
   FifoStore,
   FREE,
   IDLE,
-  nextSeq,
   PROCESSING,
   PROCESSING_DIRTY,
   PriorityStore,
@@ -83,7 +90,7 @@ export interface Queue<T> extends AsyncIterable<T> {
    * Hands out items until the queue is shut down and empty (or `signal` aborts); each item is marked `done` when the
    * loop body finishes with it — also when it `break`s or throws. Several loops may run concurrently, one per worker.
    */
-  items(signal?: AbortSignal): AsyncGenerator<T, void, undefined>;
+  items(signal?: AbortSignal): AsyncIterableIterator<T, void>;
 }
 
 /** client-go's `workqueue.TypedDelayingInterface`. */
@@ -108,10 +115,10 @@ export interface AddOptions {
 const ENTRY_POOL_SIZE = 1024;
 /** Up to this many records in flight, `done` finds its record by scanning them instead of hashing the key. */
 const ACTIVE_SCAN_LIMIT = 8;
-/** How many done records (the most recent) stay in the key map, idle. */
-const IDLE_KEEP = 1024;
-/** Idle records are forgotten in batches of this many (tight loops over the map are much cheaper). */
-const IDLE_EVICT_BATCH = 64;
+/** The key map is rebuilt without its idle records once there are more than this many of them... */
+const IDLE_REBUILD_MIN = 1024;
+/** ...and they outnumber the records in use this many times over. */
+const IDLE_REBUILD_RATIO = 2;
 
 const SHUTDOWN: GetResult<never> = Object.freeze({ shutdown: true as const });
 const SHUTDOWN_PROMISE: Promise<GetResult<never>> = Promise.resolve(SHUTDOWN);
@@ -124,18 +131,18 @@ interface Waiter<T> {
   settled: boolean;
 }
 
-/** The basic work queue (client-go's `workqueue.Typed`). Create it with {@link newQueue}. */
+/**
+ * The work queue (client-go's `workqueue.Typed`), with the machinery of the delaying and rate limiting queues built
+ * in; {@link DelayingWorkQueue} and {@link RateLimitingWorkQueue} expose it. Create it with {@link newQueue}.
+ */
 export class WorkQueue<T> implements Queue<T> {
   readonly #keyOf: KeyFunction<T> | null;
-  /** A record for every key that is queued or processing, and for up to IDLE_KEEP keys done recently. */
-  readonly #entries = new Map<unknown, Entry<T>>();
+  /** Records of the keys in use, plus idle ones since the last rebuild. */
+  #entries = new Map<unknown, Entry<T>>();
   /** The records in state PROCESSING or PROCESSING_DIRTY (each knows its index). */
   readonly #active: Entry<T>[] = [];
-  /** Records in state IDLE (done, not dirty), still in `#entries`. */
+  /** Records that are IDLE without a pending delay: droppable at the next rebuild. */
   #idle = 0;
-  /** Positions of idle records, oldest first, with the `seq` each had when it became idle. */
-  readonly #idleEntries = new Ring<Entry<T>>();
-  readonly #idleSeqs = new Ring<number>();
   /** Recycled records: a steady stream of adds and dones allocates none. */
   readonly #pool: Entry<T>[] = [];
   readonly #ready: ReadyStore<T>;
@@ -144,6 +151,15 @@ export class WorkQueue<T> implements Queue<T> {
   #abortedWaiters = 0;
   #shuttingDown = false;
   #drainWaiters: (() => void)[] = [];
+  // Delays: one heap, one timer.
+  readonly #heap = new DelayHeap<T>();
+  /** Live nodes in the heap (the heap also holds stale ones). */
+  #delayed = 0;
+  #timer: Timer | null = null;
+  /** Ready time the armed timer was set for (Infinity when none is armed). */
+  #timerAt = Number.POSITIVE_INFINITY;
+  #timersArmed = 0;
+  // Metrics (all null without a name and a provider).
   readonly #metrics: QueueMetrics | null;
   readonly #addTimes: Map<unknown, number> | null;
   readonly #startTimes: Map<unknown, number> | null;
@@ -161,16 +177,6 @@ export class WorkQueue<T> implements Queue<T> {
     if (this.#metrics !== null) this.#scheduleUnfinishedWorkUpdate();
   }
 
-  /** @internal The metrics of this queue, or null. */
-  protected get metrics(): QueueMetrics | null {
-    return this.#metrics;
-  }
-
-  /** @internal */
-  protected keyOf(item: T): unknown {
-    return this.#keyOf === null ? item : this.#keyOf(item);
-  }
-
   add(item: T): void {
     this.addWithPriority(item, 0);
   }
@@ -181,45 +187,38 @@ export class WorkQueue<T> implements Queue<T> {
     const key = this.#keyOf === null ? item : this.#keyOf(item);
     const entry = this.#entries.get(key);
     if (entry === undefined) {
-      const pool = this.#pool;
-      let created: Entry<T>;
-      if (pool.length > 0) {
-        created = pool.pop()!;
-        created.key = key;
-        created.item = item;
-        created.state = QUEUED;
-        created.priority = priority;
-      } else {
-        created = new Entry<T>(key, item, QUEUED, priority);
-      }
+      const created = this.#newEntry(key, item, QUEUED, priority);
       this.#entries.set(key, created);
       if (this.#metrics !== null) this.#metricsAdd(key);
       this.#makeReady(created);
-      return;
+    } else {
+      this.#addTo(entry, item, priority);
     }
-    if (entry.state === IDLE) {
+  }
+
+  /** Adds `item` to the key of `entry` (which is in the key map). */
+  #addTo(entry: Entry<T>, item: T, priority: number): void {
+    const state = entry.state;
+    if (state === IDLE) {
+      if (entry.delay === null) this.#idle--;
       entry.state = QUEUED;
       entry.item = item;
       entry.priority = priority;
-      this.#idle--;
-      if (this.#metrics !== null) this.#metricsAdd(key);
+      if (this.#metrics !== null) this.#metricsAdd(entry.key);
       this.#makeReady(entry);
-      return;
-    }
-    const state = entry.state;
-    if (state === PROCESSING) {
+    } else if (state === PROCESSING) {
       // Re-added while being processed: remember it, `done` makes it ready again.
       entry.state = PROCESSING_DIRTY;
       entry.item = item;
       entry.priority = priority;
-      if (this.#metrics !== null) this.#metricsAdd(key);
-      return;
-    }
-    // Already waiting (QUEUED or PROCESSING_DIRTY): collapse into it; the newest item wins, priority only rises.
-    entry.item = item;
-    if (priority > entry.priority) {
-      entry.priority = priority;
-      if (state === QUEUED) this.#ready.raise(entry);
+      if (this.#metrics !== null) this.#metricsAdd(entry.key);
+    } else {
+      // Already waiting (QUEUED or PROCESSING_DIRTY): collapse into it; the newest item wins, priority only rises.
+      entry.item = item;
+      if (priority > entry.priority) {
+        entry.priority = priority;
+        if (state === QUEUED) this.#ready.raise(entry);
+      }
     }
   }
 
@@ -281,20 +280,66 @@ export class WorkQueue<T> implements Queue<T> {
     if (entry.state === PROCESSING_DIRTY) {
       entry.state = QUEUED;
       this.#makeReady(entry);
-      if (active.length === 0 && this.#drainWaiters.length > 0) this.#resolveDrain();
+    } else {
+      entry.state = IDLE;
+      entry.item = undefined as T;
+      if (entry.delay === null) {
+        const idle = ++this.#idle;
+        if (idle > IDLE_REBUILD_MIN && idle > IDLE_REBUILD_RATIO * (this.#entries.size - idle)) this.#rebuild();
+      }
+    }
+    if (active.length === 0 && this.#drainWaiters.length > 0) this.#resolveDrain();
+  }
+
+  /** @internal `addAfter` with a priority; see {@link DelayingQueue.addAfter}. */
+  protected addAfterWithPriority(item: T, delayMs: number, priority: number): void {
+    if (this.#shuttingDown) return;
+    this.#metrics?.retries.inc();
+    // `!(delayMs > 0)` also sends NaN to the immediate path.
+    if (!(delayMs > 0)) {
+      this.addWithPriority(item, priority);
       return;
     }
-    // The record stays in the map, idle, until IDLE_KEEP newer records are idle: deleting every key from a Map as
-    // soon as it is done makes V8 shrink and regrow the table whenever the number of keys swings, which costs more
-    // than the rest of the queue. An idle record is also reused as is when its key is added again.
-    entry.state = IDLE;
-    entry.item = undefined as T;
-    const seq = nextSeq();
-    entry.seq = seq;
-    this.#idleEntries.push(entry);
-    this.#idleSeqs.push(seq);
-    if (++this.#idle > IDLE_KEEP + IDLE_EVICT_BATCH || this.#idleEntries.size > 2 * IDLE_KEEP) this.#evictIdle();
-    if (active.length === 0 && this.#drainWaiters.length > 0) this.#resolveDrain();
+    const key = this.#keyOf === null ? item : this.#keyOf(item);
+    const readyAt = this.clock.now() + delayMs;
+    let entry = this.#entries.get(key);
+    if (entry === undefined) {
+      entry = this.#newEntry(key, undefined as T, IDLE, 0);
+      this.#entries.set(key, entry);
+    } else if (entry.state === IDLE && entry.delay === null) {
+      this.#idle--; // waiting for a delay now: not droppable
+    }
+    const node = entry.delay;
+    if (node !== null) {
+      node.item = item;
+      if (priority > node.priority) node.priority = priority;
+      if (!(readyAt < node.readyAt)) return; // a duplicate keeps the earliest ready time
+      // Earlier: a new node replaces the old one, which stays in the heap as a stale node.
+      const earlier: DelayNode<T> = { entry, item, readyAt, priority: node.priority };
+      entry.delay = earlier;
+      this.#heap.push(earlier);
+    } else {
+      const created: DelayNode<T> = { entry, item, readyAt, priority };
+      entry.delay = created;
+      this.#delayed++;
+      this.#heap.push(created);
+    }
+    if (readyAt < this.#timerAt) this.#arm(readyAt);
+  }
+
+  /** @internal Number of keys waiting for a delay. */
+  protected delayedCount(): number {
+    return this.#delayed;
+  }
+
+  /** @internal Number of timers armed for delays so far. */
+  protected timerCount(): number {
+    return this.#timersArmed;
+  }
+
+  /** @internal The metrics of this queue, or null. */
+  protected get metrics(): QueueMetrics | null {
+    return this.#metrics;
   }
 
   shutDown(): void {
@@ -315,19 +360,55 @@ export class WorkQueue<T> implements Queue<T> {
     return this.#shuttingDown;
   }
 
-  async *items(signal?: AbortSignal): AsyncGenerator<T, void, undefined> {
-    for (;;) {
-      const result = await this.get(signal);
-      if (result.shutdown) return;
-      try {
-        yield result.item;
-      } finally {
-        this.done(result.item);
+  items(signal?: AbortSignal): AsyncIterableIterator<T, void> {
+    // A hand-written iterator rather than an async generator: a generator costs several promises per item.
+    const queue = this;
+    let holding = false;
+    let current: T | undefined;
+    let finished = false;
+    const DONE: IteratorReturnResult<void> = { done: true, value: undefined };
+    const release = (): void => {
+      if (!holding) return;
+      holding = false;
+      const item = current as T;
+      current = undefined;
+      queue.done(item);
+    };
+    const onResult = (result: GetResult<T>): IteratorResult<T, void> => {
+      if (result.shutdown) {
+        finished = true;
+        return DONE;
       }
-    }
+      holding = true;
+      current = result.item;
+      return { done: false, value: result.item };
+    };
+    const iterator: AsyncIterableIterator<T, void> = {
+      next(): Promise<IteratorResult<T, void>> {
+        release();
+        if (finished) return Promise.resolve(DONE);
+        if (queue.#ready.size > 0) {
+          const entry = queue.#ready.shift();
+          queue.#startProcessing(entry);
+          holding = true;
+          current = entry.item;
+          return Promise.resolve({ done: false, value: entry.item });
+        }
+        return queue.get(signal).then(onResult);
+      },
+      return(): Promise<IteratorResult<T, void>> {
+        release();
+        finished = true;
+        return Promise.resolve(DONE);
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
   }
 
-  [Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<T, void> {
     return this.items();
   }
 
@@ -337,15 +418,22 @@ export class WorkQueue<T> implements Queue<T> {
     return Promise.resolve();
   }
 
-  /** @internal Called once when the queue starts shutting down; subclasses release their timers here. */
-  protected onShutDown(): void {}
-
   #shutDown(): void {
     if (this.#shuttingDown) return;
     this.#shuttingDown = true;
     this.#metricsTimer?.stop();
     this.#metricsTimer = null;
-    this.onShutDown();
+    // client-go stops its delay loop on shutdown: delayed items are dropped.
+    this.#timer?.stop();
+    this.#timer = null;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    for (const node of this.#heap.clear()) {
+      const entry = node.entry;
+      if (entry.delay !== node) continue;
+      entry.delay = null;
+      if (entry.state === IDLE) this.#idle++;
+    }
+    this.#delayed = 0;
     // Waiters exist only while nothing is ready, so each of them gets `shutdown`.
     for (const w of this.#waiters.drain()) {
       if (w.settled) continue;
@@ -370,21 +458,31 @@ export class WorkQueue<T> implements Queue<T> {
     for (const resolve of drainWaiters) resolve();
   }
 
-  /** Forgets the oldest idle records until at most IDLE_KEEP remain (and drops stale positions on the way). */
-  #evictIdle(): void {
-    const entries = this.#idleEntries;
-    const seqs = this.#idleSeqs;
-    while (this.#idle > IDLE_KEEP || entries.size > 2 * IDLE_KEEP) {
-      const entry = entries.shift();
-      const seq = seqs.shift();
-      // A position is stale when its record was reused since (added again, or recycled for another key).
-      if (entry.state !== IDLE || entry.seq !== seq) continue;
-      this.#entries.delete(entry.key);
-      this.#idle--;
-      entry.state = FREE;
-      entry.key = undefined;
-      if (this.#pool.length < ENTRY_POOL_SIZE) this.#pool.push(entry);
+  #newEntry(key: unknown, item: T, state: number, priority: number): Entry<T> {
+    const entry = this.#pool.pop();
+    if (entry === undefined) return new Entry<T>(key, item, state, priority);
+    entry.key = key;
+    entry.item = item;
+    entry.state = state;
+    entry.priority = priority;
+    return entry;
+  }
+
+  /** Replaces the key map with one holding only the records in use; idle records go to the pool or are dropped. */
+  #rebuild(): void {
+    const next = new Map<unknown, Entry<T>>();
+    const pool = this.#pool;
+    for (const [key, entry] of this.#entries) {
+      if (entry.state !== IDLE || entry.delay !== null) {
+        next.set(key, entry);
+      } else if (pool.length < ENTRY_POOL_SIZE) {
+        entry.state = FREE;
+        entry.key = undefined;
+        pool.push(entry);
+      }
     }
+    this.#entries = next;
+    this.#idle = 0;
   }
 
   /** `entry` is QUEUED: hand it to a waiting worker, or put it in the ready store. */
@@ -412,6 +510,36 @@ export class WorkQueue<T> implements Queue<T> {
     this.#active.push(entry);
     if (this.#metrics !== null) this.#metricsGet(entry.key);
   }
+
+  #arm(readyAt: number): void {
+    this.#timer?.stop();
+    this.#timerAt = readyAt;
+    this.#timersArmed++;
+    this.#timer = this.clock.setTimer(this.#onTimer, Math.min(readyAt - this.clock.now(), MAX_TIMER_DELAY_MS));
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = null;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    if (this.#shuttingDown) return;
+    const heap = this.#heap;
+    const now = this.clock.now();
+    while (heap.size > 0 && heap.peekAt() <= now) {
+      const node = heap.pop();
+      const entry = node.entry;
+      if (entry.delay !== node) continue; // stale: replaced by an earlier node
+      entry.delay = null;
+      this.#delayed--;
+      // The record is still in the key map (records with a delay are never dropped): no lookup needed. It counts
+      // as idle-droppable only without a delay, so #addTo must not see the delay just cleared as "no delay".
+      if (entry.state === IDLE) this.#idle++;
+      this.#addTo(entry, node.item, node.priority);
+    }
+    // Drop stale nodes on top so the timer is armed for a live one.
+    while (heap.size > 0 && heap.peek().entry.delay !== heap.peek()) heap.pop();
+    // Real timers may fire a little early (or were capped): the remaining head simply gets the next timer.
+    if (heap.size > 0) this.#arm(heap.peekAt());
+  };
 
   #metricsAdd(key: unknown): void {
     const metrics = this.#metrics!;

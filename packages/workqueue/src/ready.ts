@@ -3,9 +3,9 @@
 
 import { Ring } from "./ring.ts";
 
-/** @internal The record is in the pool of unused records (or being recycled). */
+/** @internal The record is in the pool of unused records. */
 export const FREE = -1;
-/** @internal The key was processed and is not dirty: the record only awaits the next sweep (or a new add). */
+/** @internal Neither queued nor processing: the key was done (or is only waiting for a delay). */
 export const IDLE = 0;
 /** @internal The key is waiting in the ready store. */
 export const QUEUED = 1;
@@ -14,21 +14,35 @@ export const PROCESSING = 2;
 /** @internal The key is being processed and was added again meanwhile: it becomes ready on `done`. */
 export const PROCESSING_DIRTY = 3;
 
-/** @internal One record per key that is queued or processing; dropped when the key is done and not dirty. */
+/**
+ * @internal A pending `addAfter` of a key: a node of the queue's delay heap. A node is live while its record's
+ * `delay` points at it; a duplicate `addAfter` with an earlier time replaces it with a new node.
+ */
+export interface DelayNode<T> {
+  readonly entry: Entry<T>;
+  /** The item to add when the delay has passed (the newest one given). */
+  item: T;
+  readonly readyAt: number;
+  priority: number;
+}
+
+/**
+ * @internal The record of one key: in the queue's key map while the key is queued, processing, waiting for a delay,
+ * or idle (done, kept until the map is next rebuilt, and reused as is when the key comes back).
+ */
 export class Entry<T> {
   key: unknown;
-  /** The latest item added under this key. */
+  /** The latest item added under this key (undefined while idle). */
   item: T;
   state: number;
   /** Highest priority the key was added with since it was last handed out (priority queues only). */
   priority: number;
-  /**
-   * Generation of the record's current position in a priority store (while QUEUED) or in the queue's list of idle
-   * records (while IDLE); positions that carry another number are stale. Drawn from {@link nextSeq}.
-   */
+  /** Generation of the record's current position in a priority store; positions with another number are stale. */
   seq: number;
   /** Index in the queue's list of records being processed (while PROCESSING or PROCESSING_DIRTY). */
   activeIndex: number;
+  /** The key's pending delay, if any. */
+  delay: DelayNode<T> | null;
 
   constructor(key: unknown, item: T, state: number, priority: number) {
     this.key = key;
@@ -37,6 +51,7 @@ export class Entry<T> {
     this.priority = priority;
     this.seq = 0;
     this.activeIndex = -1;
+    this.delay = null;
   }
 }
 

@@ -159,3 +159,26 @@ describe("DelayingWorkQueue.addAfter", () => {
     expect(inner.pendingTimers()).toBe(0);
   });
 });
+
+describe("DelayingWorkQueue with many keys", () => {
+  it("keeps pending delays while thousands of other keys come and go", async () => {
+    const clock = new FakeClock();
+    const q = newDelayingQueue<string>({ clock });
+    q.addAfter("late", 1000);
+    q.add("busy");
+    const busy = itemOf(await q.get());
+    q.addAfter("busy", 500); // processing and delayed at once
+    for (let i = 0; i < 5000; i++) {
+      q.add(`k${i}`);
+      q.done(itemOf(await q.get()));
+    }
+    expect(q.delayedLen()).toBe(2);
+    q.done(busy);
+    clock.advance(500);
+    expect(itemOf(await q.get())).toBe("busy");
+    q.done("busy");
+    clock.advance(500);
+    expect(itemOf(await q.get())).toBe("late");
+    expect(q.delayedLen()).toBe(0);
+  });
+});
