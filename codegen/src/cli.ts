@@ -13,6 +13,7 @@ import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { CodegenError } from "./errors.ts";
+import { findBiome, formatWithBiome } from "./format.ts";
 import { type GenerateResult, generate } from "./generate.ts";
 import { displayPath, expandInputs, type InputDocument, readManifestFile } from "./load.ts";
 import { apply, plan } from "./write.ts";
@@ -39,6 +40,7 @@ interface Options {
   kubeconfig?: string;
   context?: string;
   quiet?: boolean;
+  format: boolean;
 }
 
 /** Runs the CLI; resolves with the exit code. */
@@ -51,6 +53,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option("--from-cluster <names...>", "read these CustomResourceDefinitions from the cluster (raw JSON)")
     .option("--kubeconfig <path>", "kubeconfig for --from-cluster")
     .option("--context <name>", "kubeconfig context for --from-cluster")
+    .option("--no-format", "do not format the output with the repository's Biome")
     .option("-q, --quiet", "print nothing but errors and --check findings")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
@@ -84,8 +87,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     }
     const outDir = abs(opts.out);
     const outShown = displayPath(outDir, io.cwd);
-    const p = await plan(outDir, result.files);
-    const ms = Math.round(performance.now() - started);
+    const biome = opts.format ? (findBiome(outDir) ?? findBiome(io.cwd)) : undefined;
+    const files = biome === undefined ? result.files : await formatWithBiome(result.files, biome);
+    const p = await plan(outDir, files);
     if (opts.check) {
       const stale = p.added.length + p.changed.length + p.deleted.length;
       if (stale === 0) {
@@ -100,8 +104,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       io.stderr(`Run \`${headerCommand(inputs, opts, io.cwd)}\` to regenerate.\n`);
       return 1;
     }
-    await apply(outDir, result.files, p);
-    if (!opts.quiet) io.stdout(summary(result, outShown, p, Math.round(performance.now() - started) || ms));
+    await apply(outDir, files, p);
+    if (!opts.quiet)
+      io.stdout(summary(result, outShown, p, Math.round(performance.now() - started), biome !== undefined));
     return 0;
   } catch (err) {
     io.stderr(`error: ${oneLine(err)}\n`);
@@ -114,6 +119,7 @@ function summary(
   outShown: string,
   p: { added: readonly string[]; changed: readonly string[]; unchanged: readonly string[]; deleted: readonly string[] },
   ms: number,
+  formatted: boolean,
 ): string {
   const byGv = new Map<string, string[]>();
   for (const k of result.kinds) {
@@ -124,7 +130,7 @@ function summary(
   const lines = [
     `codegen: ${result.crds} CRD(s), ${result.kinds.length} kind version(s) (${gvs})`,
     `codegen: ${outShown}: ${result.files.length} files (${p.added.length + p.changed.length} written, ` +
-      `${p.unchanged.length} unchanged, ${p.deleted.length} deleted) in ${ms} ms`,
+      `${p.unchanged.length} unchanged, ${p.deleted.length} deleted) in ${ms} ms${formatted ? "" : " (not formatted: no Biome found)"}`,
   ];
   if (result.skipped.length > 0) lines.push(`codegen: skipped unserved versions: ${result.skipped.join(", ")}`);
   return `${lines.join("\n")}\n`;

@@ -402,7 +402,8 @@ function clientFile(out: KindOutput, kindNames: Set<string>, command: string): s
   let body = renderDoc([
     `Typed client of {@link ${K}} (\`${crd.plural}.${crd.group}/${v.name}\`, ${crd.namespaced ? "namespaced" : "cluster-scoped"}): ${verbs.join("; ")}.`,
   ]);
-  body += interfaceHead(`${K}Client`, ext);
+  const head = interfaceHead(`${K}Client`, ext);
+  body += crd.namespaced ? head : `${head.slice(0, -2)}{}\n`;
   if (crd.namespaced) {
     body += renderDoc(["The same resource in another namespace."], "  ");
     body += methodSignature("inNamespace", ["namespace: string"], `${K}Client`);
@@ -411,8 +412,9 @@ function clientFile(out: KindOutput, kindNames: Set<string>, command: string): s
       "  ",
     );
     body += methodSignature("allNamespaces", [], `${K}Client`);
+    body += "}\n";
   }
-  body += "}\n\n";
+  body += "\n";
   const deprecated = v.deprecated ? ["", deprecation(crd, v)] : [];
   if (crd.namespaced) {
     body += renderDoc([

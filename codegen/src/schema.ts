@@ -9,7 +9,6 @@ import { CodegenError, type JsonPath, type Location } from "./errors.ts";
 import { isRecord } from "./load.ts";
 import { type Decl, type InterfaceDecl, type PropertyDecl, ref, T, type TsType, union } from "./model.ts";
 import { itemName, type NameRegistry, pascalCase } from "./names.ts";
-import { LINE_WIDTH, propertyLine } from "./render.ts";
 
 type Schema = Record<string, unknown>;
 
@@ -21,6 +20,15 @@ const TYPES = new Set(["string", "integer", "number", "boolean", "array", "objec
 interface Converted {
   readonly type: TsType;
   readonly doc: string[];
+  /** Whether a named declaration (an interface) was made for the node, carrying its own TSDoc. */
+  readonly declared: boolean;
+}
+
+/** The result of typing a node: its type, whether it got a declaration, notes about nested values. */
+interface Typed {
+  readonly type: TsType;
+  readonly declared: boolean;
+  readonly inner?: string[];
 }
 
 /** What the root of a version's schema becomes. */
@@ -49,6 +57,8 @@ export class SchemaConverter {
   readonly #names: NameRegistry;
   readonly #loc: Location;
   #decls: Decl[] = [];
+  /** Declarations by the canonical JSON of their schema: equal schemas share one declaration. */
+  #shared = new Map<string, string>();
 
   constructor(names: NameRegistry, location: Location) {
     this.#names = names;
@@ -62,6 +72,7 @@ export class SchemaConverter {
   /** Converts the root schema of one kind/version. */
   convertKind(input: KindSchemaInput): KindModel {
     this.#decls = [];
+    this.#shared = new Map();
     const { schema, path } = input;
     this.#checkNode(schema, path);
     if (schema.type !== "object") this.#fail([...path, "type"], "the root schema must have type object");
@@ -93,7 +104,7 @@ export class SchemaConverter {
       if (key === "apiVersion" || key === "kind" || key === "metadata") continue;
       const subPath = [...path, "properties", key];
       const c = this.#convert(sub, subPath, child(input.typeName, key));
-      decl.props.push(this.#property(key, !required.has(key) || key === "status", c, subPath, input.typeName));
+      decl.props.push(this.#property(key, !required.has(key) || key === "status", c));
       if (c.type.k === "ref" && c.type.module === undefined) {
         if (key === "spec") specName = c.type.name;
         if (key === "status") statusName = c.type.name;
@@ -139,34 +150,26 @@ export class SchemaConverter {
     return new Set(req as string[]);
   }
 
-  /** One property of an interface; hoists its type into an alias when the line would be too long. */
-  #property(key: string, optional: boolean, c: Converted, path: JsonPath, parent: string): PropertyDecl {
-    let type = c.type;
-    if (propertyLine(key, optional, type).length > LINE_WIDTH && type.k !== "ref" && type.k !== "keyword") {
-      const suffix = type.k === "array" ? "List" : type.k === "record" ? "Map" : "Type";
-      const name = this.#names.claim(`${parent}${pascalCase(key)}${suffix}`);
-      this.#decls.push({ k: "alias", name, doc: [`Type of \`${key}\` in {@link ${parent}}.`], type });
-      type = ref(name);
-    }
-    void path;
-    return { key, optional, type, doc: c.doc };
+  /** One property of an interface. */
+  #property(key: string, optional: boolean, c: Converted): PropertyDecl {
+    return { key, optional, type: c.type, doc: c.doc };
   }
 
   /** Converts a node; `hint` names the declaration made for it, if one is needed. */
   #convert(node: unknown, path: JsonPath, hint: Hint): Converted {
     this.#checkNode(node, path);
-    const { type, declared } = this.#typeOf(node, path, hint);
+    const { type, declared, inner } = this.#typeOf(node, path, hint);
     const nullable = node.nullable === true;
     const doc = paragraphs(
       this.#description(node),
-      [...this.#propertyNotes(node, path), ...(declared ? [] : this.#typeNotes(node, path))],
+      [...this.#propertyNotes(node, path), ...(declared ? [] : this.#typeNotes(node, path)), ...(inner ?? [])],
       node.default !== undefined ? [`@defaultValue ${code(JSON.stringify(node.default))}`] : [],
     );
-    return { type: nullable ? union([type, T.null]) : type, doc };
+    return { type: nullable ? union([type, T.null]) : type, doc, declared };
   }
 
   /** The type of a node (without `| null`); `declared` when a named declaration carries its type notes. */
-  #typeOf(node: Schema, path: JsonPath, hint: Hint): { type: TsType; declared: boolean } {
+  #typeOf(node: Schema, path: JsonPath, hint: Hint): Typed {
     if (node["x-kubernetes-int-or-string"] === true) return { type: union([T.number, T.string]), declared: false };
     const type = node.type;
     if (type === undefined) {
@@ -195,14 +198,14 @@ export class SchemaConverter {
         if (Array.isArray(items))
           return this.#fail([...path, "items"], "tuple schemas (items as a list) are not supported");
         const item = this.#convert(items, [...path, "items"], { base: hint.base, segment: itemName(hint.segment) });
-        return { type: { k: "array", of: item.type }, declared: false };
+        return { type: { k: "array", of: item.type }, declared: false, inner: nestedNotes("Each item", item) };
       }
       default:
         return this.#object(node, path, hint);
     }
   }
 
-  #object(node: Schema, path: JsonPath, hint: Hint): { type: TsType; declared: boolean } {
+  #object(node: Schema, path: JsonPath, hint: Hint): Typed {
     if (node["x-kubernetes-embedded-resource"] === true) return this.#embedded(node, path, hint);
     const props = this.#properties(node, path);
     const addl = node.additionalProperties;
@@ -218,14 +221,18 @@ export class SchemaConverter {
     if (addl === true) return { type: { k: "record", of: T.unknown }, declared: false };
     if (addl !== undefined) {
       const value = this.#convert(addl, [...path, "additionalProperties"], { base: hintName(hint), segment: "Value" });
-      return { type: { k: "record", of: value.type }, declared: false };
+      return { type: { k: "record", of: value.type }, declared: false, inner: nestedNotes("Each value", value) };
     }
     return { type: { k: "record", of: preserve ? T.unknown : T.never }, declared: false };
   }
 
   /** Declares an interface for an object node; returns its name. */
   #interface(node: Schema, path: JsonPath, hint: Hint, props: [string, unknown][], ext: TsType[]): string {
+    const key = `interface:${canonical(node)}`;
+    const existing = this.#shared.get(key);
+    if (existing !== undefined) return existing;
     const name = this.#names.claim(hintName(hint));
+    this.#shared.set(key, name);
     const decl: InterfaceDecl = { k: "interface", name, doc: [], extends: ext, props: [], index: undefined };
     this.#decls.push(decl);
     decl.doc = paragraphs(this.#description(node), this.#typeNotes(node, path));
@@ -233,14 +240,14 @@ export class SchemaConverter {
     for (const [key, sub] of props) {
       const subPath = [...path, "properties", key];
       const c = this.#convert(sub, subPath, child(name, key));
-      decl.props.push(this.#property(key, !required.has(key), c, subPath, name));
+      decl.props.push(this.#property(key, !required.has(key), c));
     }
     if (node["x-kubernetes-preserve-unknown-fields"] === true) decl.index = T.unknown;
     return name;
   }
 
   /** `x-kubernetes-embedded-resource`: a Kubernetes object (apiVersion, kind, metadata) inside another. */
-  #embedded(node: Schema, path: JsonPath, hint: Hint): { type: TsType; declared: boolean } {
+  #embedded(node: Schema, path: JsonPath, hint: Hint): Typed {
     const preserve = node["x-kubernetes-preserve-unknown-fields"] === true;
     const props = this.#properties(node, path).filter(([k]) => k !== "apiVersion" && k !== "kind" && k !== "metadata");
     if (props.length === 0) {
@@ -266,7 +273,11 @@ export class SchemaConverter {
     if (values === undefined) return undefined;
     if (!values.every((v) => v === null || ["string", "number", "boolean"].includes(typeof v))) return undefined;
     const literals = union(values.map((v) => ({ k: "literal", value: v as string | number | boolean | null })));
+    const key = `enum:${JSON.stringify(literals)}:${JSON.stringify(node.description ?? "")}`;
+    const existing = this.#shared.get(key);
+    if (existing !== undefined) return ref(existing);
     const name = this.#names.claim(hintName(hint));
+    this.#shared.set(key, name);
     this.#decls.push({ k: "alias", name, doc: this.#description(node), type: literals });
     return ref(name);
   }
@@ -449,6 +460,33 @@ export function isConditionShape(node: Schema): boolean {
 export function code(s: string): string {
   if (!s.includes("`")) return `\`${s}\``;
   return `\`\` ${s} \`\``;
+}
+
+/**
+ * A key for schemas that generate the same declaration: key-sorted JSON without the node's own
+ * `description`, `default` and `nullable` (they document or wrap the property, not the declared type).
+ */
+function canonical(node: Schema): string {
+  const { description: _d, default: _def, nullable: _n, ...rest } = node;
+  return JSON.stringify(rest, (_k, v: unknown) =>
+    isRecord(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort(compare)
+            .map((k) => [k, v[k]]),
+        )
+      : v,
+  );
+}
+
+/** What the TSDoc of an undeclared item or map value says, folded into one line of its container's. */
+function nestedNotes(what: string, c: Converted): string[] {
+  if (c.declared) return [];
+  const text = c.doc
+    .filter((l) => l !== "")
+    .map((l) => l.replace(/^@defaultValue /, "Default: "))
+    .join(" ");
+  return text === "" ? [] : [`${what}: ${text}`];
 }
 
 /** Non-empty groups of lines, separated by blank lines. */

@@ -137,9 +137,9 @@ export interface TaskSpecStep {
   /** Compute resources of the step's container. */
   resources?: TaskSpecStepResources;
   /**
-   * A script run with /bin/sh -c, or with its own interpreter when it starts with "#!".
+   * A script run with /bin/sh -c, or with its own interpreter when it starts with #! (at most 128 KiB: one exec argument).
    *
-   * Constraints: maxLength 262144.
+   * Constraints: maxLength 131072.
    */
   script?: string;
   /**
@@ -158,6 +158,12 @@ export interface TaskSpecStepEnvItem {
 
 /** Compute resources of the step's container. */
 export interface TaskSpecStepResources {
+  /**
+   * Each value: An integer or a string (x-kubernetes-int-or-string). Constraints: pattern `^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$`.
+   */
   limits?: Record<string, number | string>;
+  /**
+   * Each value: An integer or a string (x-kubernetes-int-or-string). Constraints: pattern `^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$`.
+   */
   requests?: Record<string, number | string>;
 }

@@ -1,0 +1,14 @@
+// @minitask/codegen — CRD OpenAPI v3 schemas → typed TypeScript models, clients, listers and informers.
+export { type Crd, type CrdVersion, readCrd } from "./crd.ts";
+export { CodegenError, formatJsonPath, isCodegenError, type JsonPath, type Location } from "./errors.ts";
+export { type Biome, findBiome, formatWithBiome } from "./format.ts";
+export {
+  type GeneratedFile,
+  type GeneratedKind,
+  type GenerateOptions,
+  type GenerateResult,
+  generate,
+  isGeneratedText,
+} from "./generate.ts";
+export { displayPath, expandInputs, type InputDocument, parseManifests, readManifestFile } from "./load.ts";
+export { apply, type Plan, plan } from "./write.ts";
