@@ -61,20 +61,22 @@ export class Api {
     this.namespace = namespace;
   }
 
-  tasks(namespace: string | undefined = this.namespace): TaskClient {
-    return taskClient(this.client, namespace);
+  /** Tasks of the namespace (or of every namespace, for list/watch). */
+  tasks(allNamespaces = false): TaskClient {
+    return taskClient(this.client, allNamespaces ? undefined : this.namespace);
   }
 
-  taskRuns(namespace: string | undefined = this.namespace): TaskRunClient {
-    return taskRunClient(this.client, namespace);
+  /** TaskRuns of the namespace (or of every namespace, for list/watch). */
+  taskRuns(allNamespaces = false): TaskRunClient {
+    return taskRunClient(this.client, allNamespaces ? undefined : this.namespace);
   }
 
-  pods(namespace: string = this.namespace): ResourceClient<Pod> {
-    return this.client.resource<Pod>(builtinResources.pods, namespace);
+  pods(): ResourceClient<Pod> {
+    return this.client.resource<Pod>(builtinResources.pods, this.namespace);
   }
 
-  events(namespace: string = this.namespace): ResourceClient<CoreEvent> {
-    return this.client.resource<CoreEvent>(builtinResources.events, namespace);
+  events(): ResourceClient<CoreEvent> {
+    return this.client.resource<CoreEvent>(builtinResources.events, this.namespace);
   }
 }
 

@@ -71,12 +71,12 @@ export function buildProgram(session: Session): Program {
     .option("--kubeconfig <path>", "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
     .option("--context <name>", "the kubeconfig context to use")
     .option("-n, --namespace <namespace>", "the namespace (default: the context's namespace)")
-    .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(s),
+      // One line, like every other error of the plugin.
+      outputError: (s, write) => write(`${s.trim().replace(/\s*\n\s*/g, " ")} (see --help)\n`),
     })
     .addHelpText("after", EXAMPLES);
 

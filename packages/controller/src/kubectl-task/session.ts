@@ -23,6 +23,7 @@ export class Session implements AsyncDisposable {
   readonly io: Io;
   #opts: GlobalOptions = {};
   #api: Api | undefined;
+  #injected: KubeClient | undefined;
   #errorContext: { server?: string; context?: string } = {};
 
   constructor(io: Io) {
@@ -42,6 +43,10 @@ export class Session implements AsyncDisposable {
   /** The API of the chosen context and namespace; loads the kubeconfig on first use. */
   get api(): Api {
     if (this.#api !== undefined) return this.#api;
+    if (this.#injected !== undefined) {
+      this.#api = new Api(this.#injected, this.#opts.namespace || this.#injected.defaultNamespace);
+      return this.#api;
+    }
     const loaded = loadKubeConfig({
       kubeconfig: this.#opts.kubeconfig,
       context: this.#opts.context,
@@ -64,7 +69,7 @@ export class Session implements AsyncDisposable {
 
   /** An API client for a fixed server (tests); replaces the kubeconfig. */
   useClient(client: KubeClient, server?: string): void {
-    this.#api = new Api(client, this.#opts.namespace || client.defaultNamespace);
+    this.#injected = client;
     this.#errorContext = server === undefined ? {} : { server };
   }
 
@@ -78,9 +83,10 @@ export class Session implements AsyncDisposable {
 
   async close(): Promise<void> {
     this.term.done();
-    const api = this.#api;
+    const client = this.#api?.client ?? this.#injected;
     this.#api = undefined;
-    if (api !== undefined) await api.client.close();
+    this.#injected = undefined;
+    if (client !== undefined) await client.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

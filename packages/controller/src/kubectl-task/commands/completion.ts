@@ -110,9 +110,9 @@ export async function complete(session: Session, program: Command, words: readon
     }
   };
   const taskNames = () =>
-    quietly(async () => (await session.api.tasks().list()).items.map((t) => t.metadata?.name ?? ""));
+    quietly(async () => (await session.api.tasks().list()).items.map((t) => t.metadata?.name ?? "").sort());
   const runNames = () =>
-    quietly(async () => (await session.api.taskRuns().list()).items.map((t) => t.metadata?.name ?? ""));
+    quietly(async () => (await session.api.taskRuns().list()).items.map((t) => t.metadata?.name ?? "").sort());
 
   if (pending !== undefined) {
     const long = pending.long ?? "";

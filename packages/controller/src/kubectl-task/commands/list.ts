@@ -22,7 +22,7 @@ function paramsCell(task: Task): string {
 export async function listTasks(session: Session, o: ListOptions): Promise<number> {
   const { term } = session;
   const api = session.api;
-  const res = await api.tasks(o.allNamespaces ? undefined : api.namespace).listAll({ labelSelector: o.selector });
+  const res = await api.tasks(o.allNamespaces === true).listAll({ labelSelector: o.selector });
   const items = [...res.items].sort(
     (a, b) =>
       (a.metadata?.namespace ?? "").localeCompare(b.metadata?.namespace ?? "") ||
@@ -109,7 +109,7 @@ export function durationCell(run: TaskRun, now: number): string {
 export async function listRuns(session: Session, task: string | undefined, o: ListOptions): Promise<number> {
   const { term } = session;
   const api = session.api;
-  const res = await api.taskRuns(o.allNamespaces ? undefined : api.namespace).listAll({ labelSelector: o.selector });
+  const res = await api.taskRuns(o.allNamespaces === true).listAll({ labelSelector: o.selector });
   const items = sortNewestFirst(task === undefined ? res.items : res.items.filter((r) => r.spec?.taskRef === task));
   if (o.output === "json" || o.output === "yaml") {
     term.out(serialise(listOf(items), o.output));
