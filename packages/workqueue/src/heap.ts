@@ -1,4 +1,4 @@
-// The delay heap: a 4-ary min-heap of delay nodes ordered by ready time (ties: push order). Ready times and tie
+// The delay heap: a 4-ary min-heap of delay nodes ordered by ready time (ties: by the nodes' `seq`). Ready times and tie
 // breakers live in typed arrays beside the node array, so sifting compares contiguous numbers instead of chasing
 // node pointers (the heap of 100k delayed keys is far larger than the CPU caches). Nodes carry no heap index: a
 // duplicate `addAfter` with an earlier time pushes a new node and leaves the old one behind, stale; the queue skips
@@ -12,7 +12,6 @@ export class DelayHeap<T> {
   #at = new Float64Array(64);
   #seq = new Float64Array(64);
   #size = 0;
-  #nextSeq = 0;
 
   /** Number of nodes in the heap, stale ones included. */
   get size(): number {
@@ -32,7 +31,7 @@ export class DelayHeap<T> {
   push(node: DelayNode<T>): void {
     if (this.#size === this.#at.length) this.#grow();
     const at = node.readyAt;
-    const seq = this.#nextSeq++;
+    const seq = node.seq;
     const nodes = this.#nodes;
     const ats = this.#at;
     const seqs = this.#seq;

@@ -139,8 +139,10 @@ export class WorkQueue<T> implements Queue<T> {
   readonly #keyOf: KeyFunction<T> | null;
   /** Records of the keys in use, plus idle ones since the last rebuild. */
   #entries = new Map<unknown, Entry<T>>();
-  /** The records in state PROCESSING or PROCESSING_DIRTY (each knows its index). */
-  readonly #active: Entry<T>[] = [];
+  /** The records in state PROCESSING or PROCESSING_DIRTY: a linked list, oldest first, and its length. */
+  #activeHead: Entry<T> | null = null;
+  #activeTail: Entry<T> | null = null;
+  #processing = 0;
   /** Records that are IDLE without a pending delay: droppable at the next rebuild. */
   #idle = 0;
   /** Recycled records: a steady stream of adds and dones allocates none. */
@@ -155,6 +157,7 @@ export class WorkQueue<T> implements Queue<T> {
   readonly #heap = new DelayHeap<T>();
   /** Live nodes in the heap (the heap also holds stale ones). */
   #delayed = 0;
+  #delaySeq = 0;
   #timer: Timer | null = null;
   /** Ready time the armed timer was set for (Infinity when none is armed). */
   #timerAt = Number.POSITIVE_INFINITY;
@@ -252,30 +255,28 @@ export class WorkQueue<T> implements Queue<T> {
 
   done(item: T): void {
     const key = this.#keyOf === null ? item : this.#keyOf(item);
-    // Few items are processed at once (one per worker), so a scan of them usually finds the record without
-    // hashing the key; the map answers otherwise (many in flight, or keys `===` cannot match, such as NaN).
-    const active = this.#active;
-    let entry: Entry<T> | undefined;
-    if (active.length <= ACTIVE_SCAN_LIMIT) {
-      for (let i = 0; i < active.length; i++) {
-        const e = active[i]!;
-        if (e.key === key) {
-          entry = e;
-          break;
-        }
-      }
+    // Few items are processed at once (one per worker) and they tend to finish in the order they started, so a
+    // scan of them from the oldest usually finds the record at once, without hashing the key (a miss costs a
+    // string comparison, hence the limit). The map answers otherwise (many in flight, or NaN, which `===` misses).
+    let entry: Entry<T> | null | undefined = null;
+    if (this.#processing <= ACTIVE_SCAN_LIMIT) {
+      entry = this.#activeHead;
+      while (entry !== null && entry.key !== key) entry = entry.next;
     }
-    if (entry === undefined) {
+    if (entry === null) {
       entry = this.#entries.get(key);
       // Not being processed (unknown, waiting, or already done): nothing to finish.
       if (entry === undefined || entry.state < PROCESSING) return;
     }
-    const last = active.pop()!;
-    if (last !== entry) {
-      active[entry.activeIndex] = last;
-      last.activeIndex = entry.activeIndex;
-    }
-    entry.activeIndex = -1;
+    const prev = entry.prev;
+    const next = entry.next;
+    if (prev === null) this.#activeHead = next;
+    else prev.next = next;
+    if (next === null) this.#activeTail = prev;
+    else next.prev = prev;
+    entry.prev = null;
+    entry.next = null;
+    this.#processing--;
     if (this.#metrics !== null) this.#metricsDone(key);
     if (entry.state === PROCESSING_DIRTY) {
       entry.state = QUEUED;
@@ -288,7 +289,7 @@ export class WorkQueue<T> implements Queue<T> {
         if (idle > IDLE_REBUILD_MIN && idle > IDLE_REBUILD_RATIO * (this.#entries.size - idle)) this.#rebuild();
       }
     }
-    if (active.length === 0 && this.#drainWaiters.length > 0) this.#resolveDrain();
+    if (this.#processing === 0 && this.#drainWaiters.length > 0) this.#resolveDrain();
   }
 
   /** @internal `addAfter` with a priority; see {@link DelayingQueue.addAfter}. */
@@ -315,11 +316,11 @@ export class WorkQueue<T> implements Queue<T> {
       if (priority > node.priority) node.priority = priority;
       if (!(readyAt < node.readyAt)) return; // a duplicate keeps the earliest ready time
       // Earlier: a new node replaces the old one, which stays in the heap as a stale node.
-      const earlier: DelayNode<T> = { entry, item, readyAt, priority: node.priority };
+      const earlier: DelayNode<T> = { entry, item, readyAt, seq: node.seq, priority: node.priority };
       entry.delay = earlier;
       this.#heap.push(earlier);
     } else {
-      const created: DelayNode<T> = { entry, item, readyAt, priority };
+      const created: DelayNode<T> = { entry, item, readyAt, seq: this.#delaySeq++, priority };
       entry.delay = created;
       this.#delayed++;
       this.#heap.push(created);
@@ -349,7 +350,7 @@ export class WorkQueue<T> implements Queue<T> {
 
   shutDownWithDrain(): Promise<void> {
     this.#shutDown();
-    if (this.#active.length === 0) {
+    if (this.#processing === 0) {
       this.#resolveDrain();
       return Promise.resolve();
     }
@@ -506,8 +507,12 @@ export class WorkQueue<T> implements Queue<T> {
   #startProcessing(entry: Entry<T>): void {
     entry.state = PROCESSING;
     entry.priority = 0;
-    entry.activeIndex = this.#active.length;
-    this.#active.push(entry);
+    const tail = this.#activeTail;
+    entry.prev = tail;
+    if (tail === null) this.#activeHead = entry;
+    else tail.next = entry;
+    this.#activeTail = entry;
+    this.#processing++;
     if (this.#metrics !== null) this.#metricsGet(entry.key);
   }
 

@@ -23,6 +23,8 @@ export interface DelayNode<T> {
   /** The item to add when the delay has passed (the newest one given). */
   item: T;
   readonly readyAt: number;
+  /** Tie-breaker among equal ready times: the order of the key's first `addAfter` (kept by replacements). */
+  readonly seq: number;
   priority: number;
 }
 
@@ -39,8 +41,9 @@ export class Entry<T> {
   priority: number;
   /** Generation of the record's current position in a priority store; positions with another number are stale. */
   seq: number;
-  /** Index in the queue's list of records being processed (while PROCESSING or PROCESSING_DIRTY). */
-  activeIndex: number;
+  /** Neighbours in the queue's list of records being processed, oldest first (while PROCESSING*). */
+  prev: Entry<T> | null;
+  next: Entry<T> | null;
   /** The key's pending delay, if any. */
   delay: DelayNode<T> | null;
 
@@ -50,7 +53,8 @@ export class Entry<T> {
     this.state = state;
     this.priority = priority;
     this.seq = 0;
-    this.activeIndex = -1;
+    this.prev = null;
+    this.next = null;
     this.delay = null;
   }
 }

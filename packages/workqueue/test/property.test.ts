@@ -268,5 +268,6 @@ describe("workqueue property: agrees with a reference model of client-go", () =>
         { numRuns: 200 },
       );
     },
+    30_000,
   );
 });
