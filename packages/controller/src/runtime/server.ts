@@ -29,6 +29,8 @@ export interface EndpointsOptions {
   readonly metrics?: boolean;
   /** Serve /healthz and /readyz. Default true. */
   readonly health?: boolean;
+  /** Extra read-only JSON endpoints, by path (e.g. a debug view of the caches). */
+  readonly jsonRoutes?: Readonly<Record<string, () => unknown>>;
 }
 
 function runChecks(checks: Readonly<Record<string, HealthCheck>>, verbose: boolean): { ok: boolean; body: string } {
@@ -84,6 +86,17 @@ export class EndpointServer {
       if (health && url.pathname === "/readyz") {
         const r = runChecks(opts.readyChecks ?? {}, verbose);
         return send(r.ok ? 200 : 503, r.body);
+      }
+      const routes = opts.jsonRoutes ?? {};
+      const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
+      if (route) {
+        let body: string;
+        try {
+          body = `${JSON.stringify(route())}\n`;
+        } catch (err) {
+          return send(500, `${(err as Error).message}\n`);
+        }
+        return send(200, body, "application/json");
       }
       send(404, "not found\n");
     });

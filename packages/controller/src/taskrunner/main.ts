@@ -2,7 +2,7 @@
 // shared informer factory (TaskRuns, Tasks, and only our own Pods), a rate-limited queue fed by event
 // handlers, a Controller with N workers, optional leader election, events, metrics and health.
 import { builtinResources, KubeClient } from "@minitask/client";
-import { newLister, SharedInformerFactory } from "@minitask/informers";
+import { metaNamespaceKeyFunc, newLister, SharedInformerFactory } from "@minitask/informers";
 import { Dashboard } from "../dashboard/server.ts";
 import {
   taskInformer as newTaskInformer,
@@ -20,6 +20,7 @@ import { createRuntimeMetrics, informerLogger, informerObserver } from "../runti
 import { EndpointServer, parseBindAddress } from "../runtime/server.ts";
 import type { ShutdownSignals } from "../runtime/signals.ts";
 import type { Pod } from "./corev1.ts";
+import { parseDuration } from "./duration.ts";
 import { preflight } from "./preflight.ts";
 import { TaskRunReconciler } from "./reconciler.ts";
 import { GROUP, LABEL_MANAGED_BY, MANAGED_BY, type Task, type TaskRun } from "./types.ts";
@@ -47,6 +48,27 @@ export interface ControllerConfig {
   readonly watchList?: boolean | "auto";
   /** Live dashboard address ("0" or undefined: off). A bare ":PORT" binds to 127.0.0.1 only. */
   readonly dashboardBindAddress?: string | undefined;
+  /**
+   * Informer watchdog: re-open a watch that received no bytes for this long (0 disables). Default: the
+   * informers' default (180 s), or the `MINITASK_WATCH_IDLE_TIMEOUT` environment variable (a duration).
+   */
+  readonly watchIdleTimeoutMs?: number | undefined;
+  /**
+   * Serve `/debug/caches` (every informer's keys and resource versions, as JSON) on the metrics address.
+   * Default: off, or on when the environment has `MINITASK_DEBUG_CACHES=1` (the reliability suite).
+   */
+  readonly debugCaches?: boolean | undefined;
+}
+
+/** A duration from the environment (test and debugging knobs, deliberately not flags). */
+function envDuration(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v.trim() === "") return undefined;
+  try {
+    return parseDuration(v);
+  } catch (err) {
+    throw new Error(`${name}: ${(err as Error).message}`);
+  }
 }
 
 export interface RunningController {
@@ -76,8 +98,10 @@ export async function startController(
   const identity = defaultIdentity();
   log.info({ server: String(client.transport.server), namespace: cfg.namespace ?? "(all)", identity }, "starting");
 
+  const watchIdleTimeoutMs = cfg.watchIdleTimeoutMs ?? envDuration("MINITASK_WATCH_IDLE_TIMEOUT");
   const factory = new SharedInformerFactory(client, {
     ...(cfg.namespace ? { namespace: cfg.namespace } : {}),
+    ...(watchIdleTimeoutMs !== undefined ? { reflector: { watchIdleTimeoutMs } } : {}),
     ...(cfg.watchList !== undefined ? { watchList: cfg.watchList } : {}),
     observer: informerObserver(metrics.informer),
     logger: informerLogger(log.child({ component: "informers" })),
@@ -132,17 +156,40 @@ export async function startController(
     "informers-synced": () => factory.syncStatus().size > 0 && [...factory.syncStatus().values()].every(Boolean),
     ...(cfg.leaderElect ? { "leader-election": () => elector?.isRunning() ?? false } : {}),
   };
+  const debugCaches = cfg.debugCaches ?? process.env.MINITASK_DEBUG_CACHES === "1";
+  const cacheView = (inf: {
+    getIndexer(): { list(): readonly { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }[] };
+  }) =>
+    Object.fromEntries(
+      inf
+        .getIndexer()
+        .list()
+        .map((o) => [metaNamespaceKeyFunc(o), o.metadata?.resourceVersion ?? ""]),
+    );
+  const jsonRoutes = debugCaches
+    ? {
+        "/debug/caches": () => ({
+          taskruns: cacheView(taskRunInformer),
+          tasks: cacheView(taskInformer),
+          pods: cacheView(podInformer),
+        }),
+      }
+    : undefined;
   const metricsAddr = parseBindAddress(cfg.metricsBindAddress);
   const healthAddr = parseBindAddress(cfg.healthProbeBindAddress);
   let metricsPort: number | undefined;
   let healthPort: number | undefined;
   if (metricsAddr && healthAddr && metricsAddr.port === healthAddr.port && metricsAddr.port !== 0) {
-    const s = new EndpointServer({ registry: metrics.registry, readyChecks });
+    const s = new EndpointServer({ registry: metrics.registry, readyChecks, ...(jsonRoutes ? { jsonRoutes } : {}) });
     servers.push(s);
     metricsPort = healthPort = await s.listen(metricsAddr.host, metricsAddr.port);
   } else {
     if (metricsAddr) {
-      const s = new EndpointServer({ registry: metrics.registry, health: false });
+      const s = new EndpointServer({
+        registry: metrics.registry,
+        health: false,
+        ...(jsonRoutes ? { jsonRoutes } : {}),
+      });
       servers.push(s);
       metricsPort = await s.listen(metricsAddr.host, metricsAddr.port);
     }
