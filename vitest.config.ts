@@ -1,10 +1,12 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects:
+// Three projects:
 //  - unit:    no cluster, runs in seconds (`npm run test:unit`).
 //  - cluster: `*.cluster.test.ts`, run against one real control plane (etcd + kube-apiserver +
 //             kube-controller-manager + kube-scheduler + kwok) started by the global setup, or the one
 //             KUBECONFIG already points at when it was started by `npm run cluster -- up`.
+//  - faults:  `reliability/**/*.faults.test.ts` (`npm run test:faults`), the fault-injection suite: every
+//             scenario starts its own private control plane (it kills and restarts components).
 const conditions = ["minitask-source"];
 
 export default defineConfig({
@@ -32,6 +34,19 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 600_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "faults",
+          include: ["reliability/**/*.faults.test.ts"],
+          exclude: ["**/node_modules/**"],
+          globalSetup: ["reliability/support/global-setup.ts"],
+          // One scenario at a time: each runs a whole control plane and controllers on a 2-core machine.
+          fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 120_000,
         },
       },
     ],
