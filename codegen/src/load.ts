@@ -61,28 +61,39 @@ export async function readManifestFile(file: string, source: string = displayPat
  * skipped; a `List` (or `…List` kind with `items`) contributes its items.
  */
 export function parseManifests(text: string, source: string): InputDocument[] {
+  if (text.trimStart().startsWith("{")) {
+    // JSON (what `kubectl get -o json` writes) parses much faster as JSON; YAML reports errors better.
+    try {
+      return documents([JSON.parse(text)], source);
+    } catch {
+      // not JSON after all: parse it as YAML below
+    }
+  }
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { version: "1.1", uniqueKeys: true, prettyErrors: false, lineCounter: lines });
-  if (!Array.isArray(docs)) {
-    // An empty stream parses to an EmptyStream (no documents).
-    return [];
-  }
-  const multi = docs.length > 1;
-  const out: InputDocument[] = [];
-  docs.forEach((doc, i) => {
-    const document = multi ? i + 1 : undefined;
+  if (!Array.isArray(docs)) return []; // an empty stream
+  const values = docs.map((doc, i) => {
+    const document = docs.length > 1 ? i + 1 : undefined;
     const err = doc.errors[0];
     if (err !== undefined) {
       const pos = lines.linePos(err.pos[0]);
-      const at = ` at line ${pos.line}, column ${pos.col}`;
-      throw new CodegenError({ source, document }, undefined, `invalid YAML${at}: ${firstLine(err.message)}`);
+      const detail = `invalid YAML at line ${pos.line}, column ${pos.col}: ${firstLine(err.message)}`;
+      throw new CodegenError({ source, document }, undefined, detail);
     }
-    let value: unknown;
     try {
-      value = doc.toJS({ maxAliasCount: 100 });
+      return doc.toJS({ maxAliasCount: 100 }) as unknown;
     } catch (e) {
       throw new CodegenError({ source, document }, undefined, `invalid YAML: ${firstLine(errorText(e))}`);
     }
+  });
+  return documents(values, source);
+}
+
+/** Documents from parsed values: empty ones skipped, `List`s expanded into their items. */
+function documents(values: readonly unknown[], source: string): InputDocument[] {
+  const out: InputDocument[] = [];
+  values.forEach((value, i) => {
+    const document = values.length > 1 ? i + 1 : undefined;
     if (value === null || value === undefined) return;
     if (
       isRecord(value) &&
