@@ -164,8 +164,6 @@ export class WorkQueue<T> implements Queue<T> {
   #timersArmed = 0;
   // Metrics (all null without a name and a provider).
   readonly #metrics: QueueMetrics | null;
-  readonly #addTimes: Map<unknown, number> | null;
-  readonly #startTimes: Map<unknown, number> | null;
   #metricsTimer: Timer | null = null;
   /** The clock of this queue. */
   readonly clock: Clock;
@@ -175,8 +173,6 @@ export class WorkQueue<T> implements Queue<T> {
     this.clock = options.clock ?? realClock;
     this.#ready = options.priority === true ? new PriorityStore<T>() : new FifoStore<T>();
     this.#metrics = createQueueMetrics(options.metricsProvider, options.name ?? "");
-    this.#addTimes = this.#metrics === null ? null : new Map();
-    this.#startTimes = this.#metrics === null ? null : new Map();
     if (this.#metrics !== null) this.#scheduleUnfinishedWorkUpdate();
   }
 
@@ -192,7 +188,7 @@ export class WorkQueue<T> implements Queue<T> {
     if (entry === undefined) {
       const created = this.#newEntry(key, item, QUEUED, priority);
       this.#entries.set(key, created);
-      if (this.#metrics !== null) this.#metricsAdd(key);
+      if (this.#metrics !== null) this.#metricsAdd(created);
       this.#makeReady(created);
     } else {
       this.#addTo(entry, item, priority);
@@ -207,14 +203,14 @@ export class WorkQueue<T> implements Queue<T> {
       entry.state = QUEUED;
       entry.item = item;
       entry.priority = priority;
-      if (this.#metrics !== null) this.#metricsAdd(entry.key);
+      if (this.#metrics !== null) this.#metricsAdd(entry);
       this.#makeReady(entry);
     } else if (state === PROCESSING) {
       // Re-added while being processed: remember it, `done` makes it ready again.
       entry.state = PROCESSING_DIRTY;
       entry.item = item;
       entry.priority = priority;
-      if (this.#metrics !== null) this.#metricsAdd(entry.key);
+      if (this.#metrics !== null) this.#metricsAdd(entry);
     } else {
       // Already waiting (QUEUED or PROCESSING_DIRTY): collapse into it; the newest item wins, priority only rises.
       entry.item = item;
@@ -277,7 +273,7 @@ export class WorkQueue<T> implements Queue<T> {
     entry.prev = null;
     entry.next = null;
     this.#processing--;
-    if (this.#metrics !== null) this.#metricsDone(key);
+    if (this.#metrics !== null) this.#metricsDone(entry);
     if (entry.state === PROCESSING_DIRTY) {
       entry.state = QUEUED;
       this.#makeReady(entry);
@@ -466,6 +462,10 @@ export class WorkQueue<T> implements Queue<T> {
     entry.item = item;
     entry.state = state;
     entry.priority = priority;
+    if (entry.times !== null) {
+      entry.times.addedAt = Number.NaN;
+      entry.times.startedAt = Number.NaN;
+    }
     return entry;
   }
 
@@ -513,7 +513,7 @@ export class WorkQueue<T> implements Queue<T> {
     else tail.next = entry;
     this.#activeTail = entry;
     this.#processing++;
-    if (this.#metrics !== null) this.#metricsGet(entry.key);
+    if (this.#metrics !== null) this.#metricsGet(entry);
   }
 
   #arm(readyAt: number): void {
@@ -546,31 +546,39 @@ export class WorkQueue<T> implements Queue<T> {
     if (heap.size > 0) this.#arm(heap.peekAt());
   };
 
-  #metricsAdd(key: unknown): void {
+  #metricsAdd(entry: Entry<T>): void {
     const metrics = this.#metrics!;
     metrics.adds.inc();
     metrics.depth.inc();
-    if (!this.#addTimes!.has(key)) this.#addTimes!.set(key, this.clock.now());
+    let times = entry.times;
+    if (times === null) {
+      times = { addedAt: Number.NaN, startedAt: Number.NaN };
+      entry.times = times;
+    }
+    if (Number.isNaN(times.addedAt)) times.addedAt = this.clock.now();
   }
 
-  #metricsGet(key: unknown): void {
+  #metricsGet(entry: Entry<T>): void {
     const metrics = this.#metrics!;
     const now = this.clock.now();
     metrics.depth.dec();
-    this.#startTimes!.set(key, now);
-    const added = this.#addTimes!.get(key);
-    if (added !== undefined) {
-      metrics.latency.observe((now - added) / 1000);
-      this.#addTimes!.delete(key);
+    let times = entry.times;
+    if (times === null) {
+      times = { addedAt: Number.NaN, startedAt: Number.NaN };
+      entry.times = times;
+    }
+    times.startedAt = now;
+    if (!Number.isNaN(times.addedAt)) {
+      metrics.latency.observe((now - times.addedAt) / 1000);
+      times.addedAt = Number.NaN;
     }
   }
 
-  #metricsDone(key: unknown): void {
-    const start = this.#startTimes!.get(key);
-    if (start !== undefined) {
-      this.#metrics!.workDuration.observe((this.clock.now() - start) / 1000);
-      this.#startTimes!.delete(key);
-    }
+  #metricsDone(entry: Entry<T>): void {
+    const times = entry.times;
+    if (times === null || Number.isNaN(times.startedAt)) return;
+    this.#metrics!.workDuration.observe((this.clock.now() - times.startedAt) / 1000);
+    times.startedAt = Number.NaN;
   }
 
   #scheduleUnfinishedWorkUpdate(): void {
@@ -588,7 +596,9 @@ export class WorkQueue<T> implements Queue<T> {
     const now = this.clock.now();
     let total = 0;
     let oldest = 0;
-    for (const start of this.#startTimes!.values()) {
+    for (let e = this.#activeHead; e !== null; e = e.next) {
+      const start = e.times?.startedAt ?? Number.NaN;
+      if (Number.isNaN(start)) continue;
       const age = (now - start) / 1000;
       total += age;
       if (age > oldest) oldest = age;

@@ -46,6 +46,8 @@ export class Entry<T> {
   next: Entry<T> | null;
   /** The key's pending delay, if any. */
   delay: DelayNode<T> | null;
+  /** When the key was added and handed out, for metrics (queues with metrics only). */
+  times: { addedAt: number; startedAt: number } | null;
 
   constructor(key: unknown, item: T, state: number, priority: number) {
     this.key = key;
@@ -56,6 +58,7 @@ export class Entry<T> {
     this.prev = null;
     this.next = null;
     this.delay = null;
+    this.times = null;
   }
 }
 
