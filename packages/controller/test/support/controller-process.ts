@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 import { freePort } from "@minitask/testenv";
 
 const CLI = fileURLToPath(new URL("../../src/cli/minitask-controller.ts", import.meta.url));
+/** The compiled entry point (`npm run build`), for measurements without Node's type stripping. */
+const DIST_CLI = fileURLToPath(new URL("../../dist/cli/minitask-controller.js", import.meta.url));
 
 export interface ControllerProcess {
   readonly child: ChildProcess;
@@ -21,14 +23,15 @@ export interface ControllerProcess {
 export async function startControllerProcess(
   kubeconfig: string,
   extraArgs: readonly string[] = [],
+  options: { readonly compiled?: boolean } = {},
 ): Promise<ControllerProcess> {
   const [metricsPort, healthPort] = [await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
     [
-      "--conditions=minitask-source",
-      "--disable-warning=ExperimentalWarning",
-      CLI,
+      ...(options.compiled
+        ? [DIST_CLI]
+        : ["--conditions=minitask-source", "--disable-warning=ExperimentalWarning", CLI]),
       "--kubeconfig",
       kubeconfig,
       `--metrics-bind-address=127.0.0.1:${metricsPort}`,
