@@ -1,0 +1,146 @@
+// npm run demo [-- --once] [--keep]
+//
+// The project's main job in one command: bring up the local control plane (building the binaries the
+// first time), install the CRDs, start minitask-controller with its dashboard, apply the example hello
+// Task, start a run with `kubectl task start hello --follow`, then keep everything running until Ctrl-C
+// (or, with --once, exit with the run's result).
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdirSync, openSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ControlPlane, freePort } from "@minitask/testenv";
+import { cacheRoot } from "../testenv/src/versions.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const once = process.argv.includes("--once");
+const tty = process.stdout.isTTY === true && !process.env.NO_COLOR;
+const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
+const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
+const say = (s = "") => process.stdout.write(`${s}\n`);
+const step = (s: string) => say(`${bold("==>")} ${s}`);
+
+const stateDir = process.env.MINITASK_DEMO_DIR || join(cacheRoot(), "demo");
+const children: ChildProcess[] = [];
+let cp: ControlPlane | undefined;
+let tearingDown = false;
+
+async function teardown(code: number): Promise<never> {
+  if (!tearingDown) {
+    tearingDown = true;
+    step("tearing down");
+    for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : undefined)));
+    await cp?.stop().catch(() => {});
+    say(dim("everything stopped; the control plane's state is removed"));
+  }
+  process.exit(code);
+}
+
+function onSignal(): void {
+  if (tearingDown) process.exit(130);
+  void teardown(0);
+}
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+
+async function main(): Promise<void> {
+  say(bold("Mini Task Runner demo"));
+  say(
+    dim(
+      "A real kube-apiserver + etcd run locally; kwok simulates the nodes and pods, so no containers run on this machine.",
+    ),
+  );
+  say();
+
+  step("starting the local control plane (the first run builds Kubernetes from Go modules; that takes a while)");
+  const old = ControlPlane.attach(stateDir);
+  if (old) await old.stop();
+  mkdirSync(stateDir, { recursive: true });
+  cp = await ControlPlane.start({ stateDir, log: (l) => say(dim(`    ${l}`)) });
+  const kubectl = cp.state.kubectl;
+  const kc = ["--kubeconfig", cp.kubeconfig];
+  say(dim(`    apiserver ${cp.state.server}, kubeconfig ${cp.kubeconfig}`));
+
+  step("installing the Task and TaskRun CRDs (crds/)");
+  execFileSync(kubectl, [...kc, "apply", "-f", join(ROOT, "crds")], { stdio: "ignore" });
+  execFileSync(
+    kubectl,
+    [...kc, "wait", "--for=condition=Established", "crd/tasks.minitask.myorg.dev", "crd/taskruns.minitask.myorg.dev"],
+    { stdio: "ignore" },
+  );
+
+  step("starting minitask-controller with its dashboard");
+  const dashboardPort = await freePort().then((p) =>
+    process.env.MINITASK_DEMO_DASHBOARD_PORT ? Number(process.env.MINITASK_DEMO_DASHBOARD_PORT) : p,
+  );
+  const logFile = join(stateDir, "logs", "minitask-controller.log");
+  const logFd = openSync(logFile, "a");
+  const controller = spawn(
+    process.execPath,
+    [
+      "--conditions=minitask-source",
+      "--disable-warning=ExperimentalWarning",
+      join(ROOT, "packages/controller/src/cli/minitask-controller.ts"),
+      ...kc,
+      "--metrics-bind-address=127.0.0.1:0",
+      "--health-probe-bind-address=127.0.0.1:0",
+      `--dashboard-bind-address=127.0.0.1:${dashboardPort}`,
+    ],
+    { stdio: ["ignore", logFd, logFd], env: { ...process.env, NO_COLOR: "1" } },
+  );
+  children.push(controller);
+  controller.on("exit", (code) => {
+    if (!tearingDown) {
+      say(`minitask-controller exited unexpectedly (code ${code}); its log: ${logFile}`);
+      void teardown(1);
+    }
+  });
+  const dashboard = `http://127.0.0.1:${dashboardPort}/`;
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${dashboard}healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (i > 300) throw new Error(`the controller did not start; see ${logFile}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  say(dim(`    dashboard ${dashboard}   log ${logFile}`));
+
+  step("applying the example Task (examples/tasks/hello.yaml)");
+  execFileSync(kubectl, [...kc, "apply", "-n", "default", "-f", join(ROOT, "examples/tasks/hello.yaml")], {
+    stdio: "ignore",
+  });
+
+  step("kubectl task start hello --follow");
+  const plugin = join(ROOT, "packages/controller/bin/kubectl-task.js");
+  const run = spawn(process.execPath, [plugin, "start", "hello", "--follow", ...kc, "-n", "default"], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  children.push(run);
+  const result = await new Promise<number>((r) => run.on("exit", (code) => r(code ?? 1)));
+  say();
+  say(result === 0 ? bold("The run Succeeded.") : bold(`The run failed (exit ${result}).`));
+  if (once) await teardown(result);
+
+  say();
+  say(bold("Explore:"));
+  say(`  dashboard        ${dashboard}`);
+  say(`  kubeconfig       export KUBECONFIG=${cp.kubeconfig}`);
+  say(`  kubectl          ${kubectl}`);
+  say(`  the plugin       PATH="${join(ROOT, "packages/controller/bin")}:$PATH" kubectl task runs`);
+  say(`                   (or: npm link -w @minitask/controller, then: kubectl task start hello -f)`);
+  say(`  more examples    kubectl apply -f examples/tasks/ && kubectl create -f examples/taskruns/greet-run.yaml`);
+  say(`  controller log   ${logFile}`);
+  say();
+  say(dim("These pods are simulated by kwok. To run real containers, point KUBECONFIG at a real cluster (kind,"));
+  say(dim("minikube, or any kubeconfig), then: kubectl apply -k deploy/   (or run minitask-controller locally)."));
+  say();
+  say(bold("Running until Ctrl-C …"));
+  await new Promise(() => {});
+}
+
+main().catch(async (err: unknown) => {
+  process.stderr.write(`demo: ${(err as Error).message}\n`);
+  await teardown(1);
+});
