@@ -10,8 +10,8 @@ import { KubeClient } from "@minitask/client";
 import { createTestNamespace, kubectl, testEnv } from "@minitask/testenv/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify } from "yaml";
-import type { Task, TaskRun } from "../src/kubectl-task/api.ts";
 import { taskClient, taskRunClient } from "../src/generated/minitask.myorg.dev/v1/index.ts";
+import type { Task, TaskRun } from "../src/kubectl-task/api.ts";
 import { BIN, type CliResult, NODE_DIR, ROOT, runChild } from "./kubectl-task.support.ts";
 import { type ControllerProcess, eventually, startControllerProcess } from "./support/controller-process.ts";
 
@@ -169,7 +169,12 @@ describe("without the controller", () => {
     const [a, b, c, other] = names as [string, string, string, string];
     const now = Date.now();
     const iso = (msAgo: number) => new Date(now - msAgo).toISOString().replace(/\.\d+Z$/, "Z");
-    await setStatus(ns, a, { phase: "Succeeded", reason: "Succeeded", startTime: iso(300_000), finishTime: iso(240_000) });
+    await setStatus(ns, a, {
+      phase: "Succeeded",
+      reason: "Succeeded",
+      startTime: iso(300_000),
+      finishTime: iso(240_000),
+    });
     await setStatus(ns, b, {
       phase: "Failed",
       reason: "StepFailed",
@@ -237,7 +242,8 @@ describe("without the controller", () => {
   it("delete removes named runs (reporting unknown ones) and --all-finished only the finished ones", async () => {
     const ns = await namespaceWithTasks("kt-delete", hello);
     const names: string[] = [];
-    for (const who of ["a", "b", "c", "d"]) names.push((await kt(ns, ["start", "hello", "-p", `who=${who}`])).stdout.trim());
+    for (const who of ["a", "b", "c", "d"])
+      names.push((await kt(ns, ["start", "hello", "-p", `who=${who}`])).stdout.trim());
     const [a, b, c, d] = names as [string, string, string, string];
     const named = await kt(ns, ["delete", a, "no-such-run"]);
     expect(named).toEqual({
@@ -249,7 +255,12 @@ describe("without the controller", () => {
     await setStatus(ns, c, { phase: "Failed", reason: "StepFailed" });
     const finished = await kt(ns, ["delete", "--all-finished"]);
     expect(finished.code).toBe(0);
-    expect(finished.stdout).toBe([b, c].sort().map((n) => `taskrun ${n} deleted\n`).join(""));
+    expect(finished.stdout).toBe(
+      [b, c]
+        .sort()
+        .map((n) => `taskrun ${n} deleted\n`)
+        .join(""),
+    );
     // Deletion is asynchronous only with finalizers; TaskRuns have none.
     expect((await runs(ns).list()).items.map((r) => r.metadata?.name)).toEqual([d]);
   });
@@ -296,7 +307,9 @@ describe("without the controller", () => {
       `error: permission denied: taskruns.minitask.myorg.dev is forbidden: User "system:serviceaccount:${ns}:nobody" cannot list resource "taskruns" in API group "minitask.myorg.dev" in the namespace "${ns}"\n`,
     );
     const s = await runChild(["start", "hello"], { env: { KUBECONFIG: file } });
-    expect(s.stderr).toMatch(/^error: permission denied: .* cannot get resource "tasks" in API group "minitask\.myorg\.dev"/);
+    expect(s.stderr).toMatch(
+      /^error: permission denied: .* cannot get resource "tasks" in API group "minitask\.myorg\.dev"/,
+    );
   });
 
   it("works as `kubectl task …` through the real kubectl (plugin on PATH)", async () => {
@@ -420,14 +433,18 @@ describe("with the controller running", () => {
   it("Ctrl-C during --follow stops following, leaves the run going and says how to resume; cancel ends it", async () => {
     const ns = await withController("kt-e2e-int");
     let sent = false;
-    const r = await kt(ns, ["start", "hello", "-p", "who=Ada", "-f", "--annotation", "testenv.minitask.dev/hold=true"], {
-      onStdout: (text, child) => {
-        if (!sent && text.includes("=== step farewell\n")) {
-          sent = true;
-          child.kill("SIGINT");
-        }
+    const r = await kt(
+      ns,
+      ["start", "hello", "-p", "who=Ada", "-f", "--annotation", "testenv.minitask.dev/hold=true"],
+      {
+        onStdout: (text, interrupt) => {
+          if (!sent && text.includes("=== step farewell\n")) {
+            sent = true;
+            interrupt();
+          }
+        },
       },
-    });
+    );
     expect(sent).toBe(true);
     expect(r.code).toBe(130);
     const name = /^taskrun (\S+) created$/m.exec(r.stdout)?.[1] ?? "";

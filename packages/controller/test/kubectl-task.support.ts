@@ -75,8 +75,13 @@ export interface ChildOptions {
   readonly env?: Record<string, string | undefined>;
   /** Run through the bin shim instead of the TypeScript entry. */
   readonly bin?: boolean;
-  /** Called with the child's stdout so far on every chunk (e.g. to send SIGINT at the right moment). */
-  readonly onStdout?: (text: string, child: import("node:child_process").ChildProcess) => void;
+  /**
+   * Called with the child's stdout so far on every chunk; `interrupt` sends SIGINT the way a terminal's
+   * Ctrl-C does (to the whole process group when `processGroup` is set, else to the child).
+   */
+  readonly onStdout?: (text: string, interrupt: () => void) => void;
+  /** Run the child in its own process group (as a shell job is). */
+  readonly processGroup?: boolean;
   readonly timeoutMs?: number;
 }
 
@@ -88,17 +93,25 @@ export function runChild(args: readonly string[], o: ChildOptions = {}): Promise
   const child = spawn(process.execPath, argv, {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...o.env },
+    detached: o.processGroup === true,
   });
+  const interrupt = (): void => {
+    if (o.processGroup && child.pid !== undefined) process.kill(-child.pid, "SIGINT");
+    else child.kill("SIGINT");
+  };
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => {
     stdout += d.toString();
-    o.onStdout?.(stdout, child);
+    o.onStdout?.(stdout, interrupt);
   });
   child.stderr.on("data", (d: Buffer) => {
     stderr += d.toString();
   });
-  const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 90_000);
+  const timer = setTimeout(() => {
+    if (o.processGroup && child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    else child.kill("SIGKILL");
+  }, o.timeoutMs ?? 90_000);
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => {

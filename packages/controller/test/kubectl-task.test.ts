@@ -443,9 +443,32 @@ describe("commands against a fake apiserver", () => {
     expect(tty.stdout).toContain(ESC);
     expect(stripAnsi(tty.stdout)).toContain("▶ step greet");
     expect(stripAnsi(tty.stdout)).toContain("✔ step greet succeeded (2s)");
+    // Progress (a spinner on stderr) only on a TTY, and it is cleared before the command ends.
+    expect(stripAnsi(tty.stderr)).toContain("checking task hello…");
+    expect(tty.stderr.endsWith("\r\u001b[2K")).toBe(true);
     const noColor = await run(["start", "hello", "-p", "who=Ada", "-f"], { tty: true, env: { NO_COLOR: "1" } });
     expect(noColor.code).toBe(0);
     expect(noColor.stdout).not.toContain(ESC);
+    const piped = await run(["start", "hello", "-p", "who=Ada", "-f"], { env: { FORCE_COLOR: "1" } });
+    expect(piped.stdout).toContain(ESC);
+    expect(piped.stderr).toBe("");
+  });
+
+  it("follow: a run deleted while being followed is a one-line error", async () => {
+    api.addPod(NS, "r6-pod", ["greet"]);
+    api.setLog(NS, "r6-pod", "step-greet", "…\n", true);
+    seedRun("r6", { phase: "Running", podName: "r6-pod", steps: [{ name: "greet", state: "Running" }] });
+    const pending = run(["logs", "r6", "-f"]);
+    const deadline = Date.now() + 10_000;
+    while (!api.requests.some((q) => q.path.endsWith("/log"))) {
+      if (Date.now() > deadline) throw new Error("the log stream was never opened");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // The log stream stays open: following must still end (the watch failure stops it).
+    expect((await runInProcess(["-n", NS, "delete", "r6"], { server: api.url })).code).toBe(0);
+    const r = await pending;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('error: taskrun "r6" was deleted while following it\n');
   });
 
   it("runs: newest first, PHASE with the reason when failed, TASK filter, -A, -o wide/json/yaml/name", async () => {
@@ -822,7 +845,7 @@ describe("the executable", { timeout: 60_000 }, () => {
     expect([...api.runs.keys()].some((k) => k.startsWith(`${NS}/`))).toBe(true);
   });
 
-  it("Ctrl-C (SIGINT) during --follow: exit 130, run left alone, resume hint", async () => {
+  it("Ctrl-C (SIGINT to the process group, through the bin shim) during --follow: exit 130, run left alone, resume hint", async () => {
     api.onCreate = (r) => {
       const name = r.metadata?.name ?? "";
       api.addPod(NS, `${name}-pod`, ["greet", "farewell"]);
@@ -839,10 +862,12 @@ describe("the executable", { timeout: 60_000 }, () => {
     let sent = false;
     const r = await runChild(["-n", NS, "start", "hello", "-p", "who=x", "-f"], {
       env: { KUBECONFIG: kubeconfigFor(api.url) },
-      onStdout: (text, child) => {
+      bin: true,
+      processGroup: true,
+      onStdout: (text, interrupt) => {
         if (!sent && text.includes("[greet] still going")) {
           sent = true;
-          child.kill("SIGINT");
+          interrupt();
         }
       },
     });

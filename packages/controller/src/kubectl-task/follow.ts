@@ -16,11 +16,14 @@ export class RunWatcher {
   #latest: TaskRun;
   #failure: unknown;
   readonly #waiters = new Set<() => void>();
+  readonly #onFail: ((err: unknown) => void) | undefined;
 
-  constructor(api: Api, initial: TaskRun) {
+  /** `onFail` hears of a watch failure at once (e.g. to end a log stream that would otherwise hang on). */
+  constructor(api: Api, initial: TaskRun, onFail?: (err: unknown) => void) {
     this.#api = api;
     this.#latest = initial;
     this.#name = initial.metadata?.name ?? "";
+    this.#onFail = onFail;
   }
 
   get latest(): TaskRun {
@@ -38,6 +41,7 @@ export class RunWatcher {
 
   #fail(err: unknown): void {
     this.#failure ??= err;
+    this.#onFail?.(err);
     this.#notify();
   }
 
@@ -139,7 +143,7 @@ export async function followRun(session: Session, initial: TaskRun, opts: Follow
   const name = initial.metadata?.name ?? "";
   const stop = new AbortController();
   const signal = AbortSignal.any([opts.signal, stop.signal]);
-  const watcher = new RunWatcher(api, initial);
+  const watcher = new RunWatcher(api, initial, (err) => stop.abort(err));
   const watching = watcher.run(signal);
   const c = term.c;
   const tty = term.stdoutIsTTY;
