@@ -24,7 +24,10 @@ export interface ReconcileContext {
   readonly reconcileId: string;
 }
 
+/** A reconcile; resolving with nothing means success without a requeue. */
+// biome-ignore lint/suspicious/noConfusingVoidType: reconcile functions may return nothing (async () => {})
 export type ReconcileFunc = (key: string, ctx: ReconcileContext) => Promise<Result | undefined | void>;
+type ReconcileOutput = Awaited<ReturnType<ReconcileFunc>>;
 
 /** Anything whose cache must be synced before the first reconcile (an informer, a handler registration). */
 export interface Syncable {
@@ -163,7 +166,7 @@ export class Controller {
     const reconcile = Promise.resolve().then(() =>
       this.#opts.reconcile(key, { signal: local.signal, log, reconcileId }),
     );
-    const outcome = await new Promise<{ ok: true; result: Result | undefined | void } | { ok: false; error: unknown }>(
+    const outcome = await new Promise<{ ok: true; result: ReconcileOutput } | { ok: false; error: unknown }>(
       (resolve) => {
         if (timeoutMs > 0) {
           timer = setTimeout(() => {

@@ -83,7 +83,7 @@ export function enqueueOwner<T extends KubeObject>(queue: KeySink, owner: OwnerM
 }
 
 /**
- * Enqueues the objects of another informer's indexer whose index `indexName` holds the value `valueOf`
+ * Enqueues the objects of another informer's indexer whose index `indexName` holds the value `indexValueOf`
  * gives for the event's object — e.g. every TaskRun whose `taskRef` index equals a Task's
  * `namespace/name`.
  */
@@ -91,10 +91,10 @@ export function enqueueByIndex<T, R extends KubeObject>(
   queue: KeySink,
   indexer: Indexer<R>,
   indexName: string,
-  valueOf: (obj: DeepReadonly<T>) => string | undefined,
+  indexValueOf: (obj: DeepReadonly<T>) => string | undefined,
 ): ResourceEventHandler<T> {
   return enqueueMapped<T>(queue, (obj) => {
-    const value = valueOf(obj);
+    const value = indexValueOf(obj);
     return value === undefined ? [] : indexer.indexKeys(indexName, value);
   });
 }

@@ -208,7 +208,7 @@ export function nextStatus(run: ReadonlyTaskRun, input: StatusInput, now: number
     ...(startTime ? { startTime } : {}),
     ...(finishTime ? { finishTime } : {}),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
-    ...(steps && steps.length ? { steps: steps.map((s) => ({ ...s })) } : {}),
+    ...(steps?.length ? { steps: steps.map((s) => ({ ...s })) } : {}),
     conditions: [succeededCondition(phase, reason, message, prevCond, generation, nowIso)],
   };
   return status;
