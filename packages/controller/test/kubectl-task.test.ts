@@ -454,6 +454,27 @@ describe("commands against a fake apiserver", () => {
     expect(piped.stderr).toBe("");
   });
 
+  it("follow: a run cancelled during a step shows the step stopped and exits 1 with the reason", async () => {
+    api.addPod(NS, "r7-pod", ["greet", "farewell"]);
+    api.setLog(NS, "r7-pod", "step-greet", "partial\n");
+    seedRun("r7", {
+      phase: "Failed",
+      reason: "Cancelled",
+      message: "the TaskRun was cancelled",
+      podName: "r7-pod",
+      steps: [
+        { name: "greet", state: "Running" },
+        { name: "farewell", state: "Skipped" },
+      ],
+    });
+    const r = await run(["logs", "r7", "-f"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(
+      "=== step greet\n[greet] partial\n=== step greet stopped: the run Failed (Cancelled)\n=== step farewell skipped\n",
+    );
+    expect(r.stderr).toBe('error: taskrun "r7" failed: Cancelled: the TaskRun was cancelled\n');
+  });
+
   it("follow: a run deleted while being followed is a one-line error", async () => {
     api.addPod(NS, "r6-pod", ["greet"]);
     api.setLog(NS, "r6-pod", "step-greet", "…\n", true);
@@ -871,6 +892,7 @@ describe("the executable", { timeout: 60_000 }, () => {
         }
       },
     });
+    // 130 either way: the shim exits with the CLI's 130, or dies of the SIGINT itself (its spawnSync).
     expect(r.code).toBe(130);
     const name = [...api.runs.keys()][0]?.split("/")[1] ?? "";
     expect(r.stderr).toBe(

@@ -219,6 +219,12 @@ export async function followRun(session: Session, initial: TaskRun, opts: Follow
             `${mark.fail} step ${c.bold(end.name)} ${c.red("failed")}${why ? `: ${why}` : ""}${stepDuration(end)}`,
           );
         }
+      } else if (opts.step === undefined) {
+        // The run ended around a running step (cancelled, timed out, pod deleted).
+        const rs = after.status;
+        term.line(
+          `${mark.fail} step ${c.bold(end.name)} ${c.red("stopped")}: the run ${rs?.phase ?? "ended"}${rs?.reason ? ` (${rs.reason})` : ""}`,
+        );
       }
       if (opts.step !== undefined) {
         // Only one step was asked for: its outcome is the answer.
