@@ -113,8 +113,8 @@ export interface AddOptions {
 }
 
 const ENTRY_POOL_SIZE = 1024;
-/** Up to this many records in flight, `done` finds its record by scanning them instead of hashing the key. */
-const ACTIVE_SCAN_LIMIT = 8;
+/** `done` looks for its record among this many of the oldest records in flight before it asks the key map. */
+const ACTIVE_SCAN_DEPTH = 4;
 /** The key map is rebuilt without its idle records once there are more than this many of them... */
 const IDLE_REBUILD_MIN = 1024;
 /** ...and they outnumber the records in use this many times over. */
@@ -251,14 +251,11 @@ export class WorkQueue<T> implements Queue<T> {
 
   done(item: T): void {
     const key = this.#keyOf === null ? item : this.#keyOf(item);
-    // Few items are processed at once (one per worker) and they tend to finish in the order they started, so a
-    // scan of them from the oldest usually finds the record at once, without hashing the key (a miss costs a
-    // string comparison, hence the limit). The map answers otherwise (many in flight, or NaN, which `===` misses).
-    let entry: Entry<T> | null | undefined = null;
-    if (this.#processing <= ACTIVE_SCAN_LIMIT) {
-      entry = this.#activeHead;
-      while (entry !== null && entry.key !== key) entry = entry.next;
-    }
+    // Items tend to finish in the order they started, so the record is usually among the oldest in flight: look at
+    // a few of those first, which (unlike hashing the key into a possibly large map) touches no cold memory. A miss
+    // costs a string comparison each, hence the bound; the map answers otherwise (and for NaN, which `===` misses).
+    let entry: Entry<T> | null | undefined = this.#activeHead;
+    for (let i = 1; entry !== null && entry.key !== key; i++) entry = i < ACTIVE_SCAN_DEPTH ? entry.next : null;
     if (entry === null) {
       entry = this.#entries.get(key);
       // Not being processed (unknown, waiting, or already done): nothing to finish.
