@@ -10,25 +10,9 @@ import {
   KubeConfigError,
 } from "@minitask/client";
 import { GROUP, VERSION } from "./api.ts";
+import { CliError } from "./exit.ts";
 
-export const ExitCode = {
-  Ok: 0,
-  /** A failed command, or a followed run that Failed. */
-  Failed: 1,
-  /** Following stopped by Ctrl-C (128 + SIGINT). */
-  Interrupted: 130,
-} as const;
-
-/** An error whose message is already the line to print. */
-export class CliError extends Error {
-  readonly exitCode: number;
-
-  constructor(message: string, exitCode: number = ExitCode.Failed) {
-    super(message);
-    this.name = "CliError";
-    this.exitCode = exitCode;
-  }
-}
+export { CliError, ExitCode } from "./exit.ts";
 
 /** Where the CLI was talking to, for messages. */
 export interface ErrorContext {

@@ -2,13 +2,9 @@
 // one command and resolves with the exit code; it never calls process.exit (the entry point does).
 import { readFileSync } from "node:fs";
 import { Argument, Command, CommanderError, Option } from "commander";
-import { complete, printCompletion } from "./commands/completion.ts";
-import { describe } from "./commands/describe.ts";
-import { type ListFormat, listRuns, listTasks } from "./commands/list.ts";
-import { logs } from "./commands/logs.ts";
-import { cancel, deleteRuns } from "./commands/manage.ts";
-import { start } from "./commands/start.ts";
-import { describeError, ExitCode } from "./errors.ts";
+import type { ListFormat } from "./commands/list.ts";
+import type { StartOptions } from "./commands/start.ts";
+import { CliError, ExitCode } from "./exit.ts";
 import { type GlobalOptions, Session } from "./session.ts";
 import type { Io } from "./term.ts";
 
@@ -80,8 +76,10 @@ export function buildProgram(session: Session): Program {
     })
     .addHelpText("after", EXAMPLES);
 
-  program.hook("preAction", (_root, action) => {
+  program.hook("preAction", async (_root, action) => {
     session.configure(action.optsWithGlobals<GlobalOptions>());
+    // Every command but `completion` talks to the cluster: load the client now (it is slow to import).
+    if (action.name() !== "completion") await session.load();
   });
 
   program
@@ -104,7 +102,8 @@ Examples:
   kubectl task start build -p revision=main -p target=prod --timeout 20m -f
   kubectl task start build -p revision=main --dry-run -o yaml > run.yaml`,
     )
-    .action(async (task: string, o) => {
+    .action(async (task: string, o: StartOptions) => {
+      const { start } = await import("./commands/start.ts");
       result = await start(session, task, o);
     });
 
@@ -116,6 +115,7 @@ Examples:
     .option("-l, --selector <selector>", "label selector, e.g. team=ci")
     .addOption(outputOption(["wide", "json", "yaml", "name"]))
     .action(async (o: { allNamespaces?: boolean; selector?: string; output?: ListFormat }) => {
+      const { listTasks } = await import("./commands/list.ts");
       result = await listTasks(session, o);
     });
 
@@ -136,6 +136,7 @@ Examples:
     )
     .action(
       async (task: string | undefined, o: { allNamespaces?: boolean; selector?: string; output?: ListFormat }) => {
+        const { listRuns } = await import("./commands/list.ts");
         result = await listRuns(session, task, o);
       },
     );
@@ -155,6 +156,7 @@ Examples:
   kubectl task logs hello-run-x7k2p --step build > build.log`,
     )
     .action(async (run: string, o: { follow?: boolean; step?: string }) => {
+      const { logs } = await import("./commands/logs.ts");
       result = await logs(session, run, o);
     });
 
@@ -164,6 +166,7 @@ Examples:
     .argument("<run>", "the TaskRun")
     .addOption(outputOption(["yaml", "json"]))
     .action(async (run: string, o: { output?: "json" | "yaml" }) => {
+      const { describe } = await import("./commands/describe.ts");
       result = await describe(session, run, o);
     });
 
@@ -172,6 +175,7 @@ Examples:
     .description("cancel a run (its pod is stopped; the run fails with reason Cancelled)")
     .argument("<run>", "the TaskRun")
     .action(async (run: string) => {
+      const { cancel } = await import("./commands/manage.ts");
       result = await cancel(session, run);
     });
 
@@ -191,6 +195,7 @@ Examples:
   kubectl task delete --all-finished --task hello`,
     )
     .action(async (runs: string[], o: { allFinished?: boolean; task?: string; selector?: string }) => {
+      const { deleteRuns } = await import("./commands/manage.ts");
       result = await deleteRuns(session, runs, o);
     });
 
@@ -208,7 +213,8 @@ Examples:
 For "kubectl task <TAB>" (kubectl 1.26 or later), put an executable named kubectl_complete-task on your PATH
 that runs:  kubectl-task __complete "$@"`,
     )
-    .action((shell: "bash" | "zsh") => {
+    .action(async (shell: "bash" | "zsh") => {
+      const { printCompletion } = await import("./commands/completion.ts");
       result = printCompletion(session, shell);
     });
 
@@ -218,6 +224,7 @@ that runs:  kubectl-task __complete "$@"`,
     .allowUnknownOption()
     .helpOption(false)
     .action(async (words: string[]) => {
+      const { complete } = await import("./commands/completion.ts");
       result = await complete(session, program, words.length === 0 ? [""] : words);
     });
 
@@ -240,10 +247,14 @@ export async function main(argv: readonly string[], io: Io, setup?: (session: Se
       return err.exitCode;
     }
     session.term.done();
-    session.term.errLine(`${session.term.ce.red("error:")} ${describeError(err, session.errorContext)}`);
-    return typeof (err as { exitCode?: unknown }).exitCode === "number"
-      ? (err as { exitCode: number }).exitCode
-      : ExitCode.Failed;
+    let line: string;
+    if (err instanceof CliError) line = err.message.replace(/\s*\n\s*/g, " ");
+    else {
+      const { describeError } = await import("./errors.ts");
+      line = describeError(err, session.errorContext);
+    }
+    session.term.errLine(`${session.term.ce.red("error:")} ${line}`);
+    return err instanceof CliError ? err.exitCode : ExitCode.Failed;
   } finally {
     await session.close();
   }

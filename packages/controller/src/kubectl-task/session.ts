@@ -1,6 +1,6 @@
 // One invocation: the terminal, the global flags, and (created on first use) the API client.
-import { KubeClient, loadKubeConfig } from "@minitask/client";
-import { Api } from "./api.ts";
+import type { KubeClient } from "@minitask/client";
+import type { Api } from "./api.ts";
 import type { ErrorContext } from "./errors.ts";
 import type { Io } from "./term.ts";
 import { Term } from "./term.ts";
@@ -25,6 +25,7 @@ export class Session implements AsyncDisposable {
   #api: Api | undefined;
   #injected: KubeClient | undefined;
   #errorContext: { server?: string; context?: string } = {};
+  #modules: { client: typeof import("@minitask/client"); api: typeof import("./api.ts") } | undefined;
 
   constructor(io: Io) {
     this.io = io;
@@ -40,9 +41,20 @@ export class Session implements AsyncDisposable {
     return this.#opts;
   }
 
+  /**
+   * Loads the API client code (the Kubernetes client is heavy to import: commands that never talk to the
+   * cluster skip it). Call before the first `api`.
+   */
+  async load(): Promise<void> {
+    this.#modules ??= { client: await import("@minitask/client"), api: await import("./api.ts") };
+  }
+
   /** The API of the chosen context and namespace; loads the kubeconfig on first use. */
   get api(): Api {
     if (this.#api !== undefined) return this.#api;
+    if (this.#modules === undefined) throw new Error("Session.load() was not awaited");
+    const { KubeClient, loadKubeConfig } = this.#modules.client;
+    const { Api } = this.#modules.api;
     if (this.#injected !== undefined) {
       this.#api = new Api(this.#injected, this.#opts.namespace || this.#injected.defaultNamespace);
       return this.#api;

@@ -2,7 +2,7 @@
 // candidates; `__complete` speaks cobra's protocol (candidates, then `:<directive>`), so the same
 // command also serves kubectl's own plugin completion through a `kubectl_complete-task` executable.
 import type { Command, Option } from "commander";
-import { ExitCode } from "../errors.ts";
+import { ExitCode } from "../exit.ts";
 import type { Session } from "../session.ts";
 
 /** cobra's ShellCompDirective bits. */
