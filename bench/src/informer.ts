@@ -38,10 +38,20 @@ interface Options {
   rate: number;
   shared: boolean;
   peer: boolean;
+  phases: Set<string>;
 }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { json: false, runs: 3, objects: 10_000, updates: 20_000, rate: 1000, shared: false, peer: true };
+  const o: Options = {
+    json: false,
+    runs: 3,
+    objects: 10_000,
+    updates: 20_000,
+    rate: 1000,
+    shared: false,
+    peer: true,
+    phases: new Set(["sync", "storm", "synthetic"]),
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--json") o.json = true;
@@ -51,9 +61,10 @@ function parseArgs(args: string[]): Options {
     else if (a === "--objects") o.objects = Number(args[++i]);
     else if (a === "--updates") o.updates = Number(args[++i]);
     else if (a === "--rate") o.rate = Number(args[++i]);
+    else if (a === "--only") o.phases = new Set((args[++i] ?? "").split(","));
     else {
       throw new Error(
-        `unknown argument ${a}; usage: informer [--json] [--runs N] [--objects N] [--updates N] [--rate N] [--shared] [--no-peer]`,
+        `unknown argument ${a}; usage: informer [--json] [--runs N] [--objects N] [--updates N] [--rate N] [--shared] [--no-peer] [--only sync,storm,synthetic]`,
       );
     }
   }
@@ -347,134 +358,175 @@ async function syntheticRun(events: number, rate: number | null): Promise<Synthe
 const MiB = 1024 * 1024;
 const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "n/a");
 
+type SyncSummary = Record<string, Record<string, number | number[]>>;
+
+async function syncPhase(
+  o: Options,
+  kubeconfig: string,
+  ns: string,
+  peer: string | undefined,
+): Promise<{ sides: string[]; sync: SyncSummary; ratios: Record<string, number> }> {
+  const sides = ["ours list+watch", "ours watch-list", "client-node"];
+  if (peer) sides.push("client-go list+watch", "client-go watch-list");
+  const samples = new Map<string, SyncResult[]>(sides.map((s) => [s, []]));
+  // Interleave the sides run by run, so drift of the machine affects all alike; one warm-up each.
+  for (const s of sides) await syncSide(s, kubeconfig, ns, peer);
+  for (let r = 0; r < o.runs; r++) {
+    for (const s of sides) {
+      const res = await syncSide(s, kubeconfig, ns, peer);
+      if (res.objects < o.objects) throw new Error(`${s} synced only ${res.objects} objects`);
+      samples.get(s)!.push(res);
+      log(
+        `  ${s.padEnd(22)} sync ${fmt(res.syncMs)} ms, heap ${fmt(res.heapBytes / MiB)} MiB, rss ${fmt(res.rssBytes / MiB)} MiB`,
+      );
+    }
+  }
+  const sync: SyncSummary = {};
+  for (const [s, rs] of samples) {
+    sync[s] = {
+      syncMs: median(rs.map((x) => x.syncMs)),
+      heapMiB: median(rs.map((x) => x.heapBytes / MiB)),
+      rssMiB: median(rs.map((x) => x.rssBytes / MiB)),
+      heapDeltaMiB: median(rs.map((x) => (x.heapBytes - x.baselineHeapBytes) / MiB)),
+      rssDeltaMiB: median(rs.map((x) => (x.rssBytes - x.baselineRssBytes) / MiB)),
+      syncSamplesMs: rs.map((x) => Math.round(x.syncMs * 10) / 10),
+    };
+  }
+  const get = (s: string, k: string) => (sync[s]?.[k] as number | undefined) ?? Number.NaN;
+  const ratios = {
+    syncVsClientNode: get("ours list+watch", "syncMs") / get("client-node", "syncMs"),
+    syncWatchListVsClientNode: get("ours watch-list", "syncMs") / get("client-node", "syncMs"),
+    syncVsClientGo: get("ours list+watch", "syncMs") / get("client-go list+watch", "syncMs"),
+    syncWatchListVsClientGoWatchList: get("ours watch-list", "syncMs") / get("client-go watch-list", "syncMs"),
+    heapVsClientNode: get("ours list+watch", "heapMiB") / get("client-node", "heapMiB"),
+    rssVsClientNode: get("ours list+watch", "rssMiB") / get("client-node", "rssMiB"),
+    heapDeltaVsClientNode: get("ours list+watch", "heapDeltaMiB") / get("client-node", "heapDeltaMiB"),
+    heapVsClientGo: get("ours list+watch", "heapMiB") / get("client-go list+watch", "heapMiB"),
+    heapDeltaVsClientGo: get("ours list+watch", "heapDeltaMiB") / get("client-go list+watch", "heapDeltaMiB"),
+  };
+  return { sides, sync, ratios };
+}
+
 export async function run(args: string[]): Promise<void> {
   const o = parseArgs(args);
   const t0 = performance.now();
-  const peer = o.peer ? await buildPeer() : undefined;
+  const needCluster = o.phases.has("sync") || o.phases.has("storm");
+  const peer = o.peer && o.phases.has("sync") ? await buildPeer() : undefined;
   let cp: ControlPlane | undefined;
-  let kubeconfig: string;
-  if (o.shared) {
-    kubeconfig = process.env.KUBECONFIG ?? "";
-    if (!kubeconfig) throw new Error('--shared needs KUBECONFIG (eval "$(npm run -s cluster -- env)")');
-  } else {
-    log("starting a private control plane ...");
-    cp = await ControlPlane.start({ stateDir: mkdtempSync(join(tmpdir(), "minitask-bench-informer-")), log: () => {} });
-    // Only etcd and the apiserver take part; the rest would only add noise.
-    for (const c of ["kwok", "kube-scheduler", "kube-controller-manager"] as const) await cp.stopComponent(c);
-    kubeconfig = cp.kubeconfig;
-  }
-  const client = KubeClient.load({ kubeconfig });
+  let client: KubeClient | undefined;
+  let sync: Awaited<ReturnType<typeof syncPhase>> | undefined;
+  let storm: StormResult | undefined;
+  let synthPaced: SyntheticResult | undefined;
+  let synthMax: SyntheticResult | undefined;
   try {
-    const ns = `bench-informer-${Math.random().toString(16).slice(2, 8)}`;
-    await client.resource(builtinResources.namespaces).create({ metadata: { name: ns } });
-    await populate(client, ns, o.objects);
-
-    const sides = ["ours list+watch", "ours watch-list", "client-node"];
-    if (peer) sides.push("client-go list+watch", "client-go watch-list");
-    const samples = new Map<string, SyncResult[]>(sides.map((s) => [s, []]));
-    // Interleave the sides run by run, so drift of the machine affects all alike; one warm-up each.
-    for (const s of sides) await syncSide(s, kubeconfig, ns, peer);
-    for (let r = 0; r < o.runs; r++) {
-      for (const s of sides) {
-        const res = await syncSide(s, kubeconfig, ns, peer);
-        if (res.objects < o.objects) throw new Error(`${s} synced only ${res.objects} objects`);
-        samples.get(s)!.push(res);
+    if (needCluster) {
+      let kubeconfig: string;
+      if (o.shared) {
+        kubeconfig = process.env.KUBECONFIG ?? "";
+        if (!kubeconfig) throw new Error('--shared needs KUBECONFIG (eval "$(npm run -s cluster -- env)")');
+      } else {
+        log("starting a private control plane ...");
+        cp = await ControlPlane.start({
+          stateDir: mkdtempSync(join(tmpdir(), "minitask-bench-informer-")),
+          log: () => {},
+        });
+        // Only etcd and the apiserver take part; the rest would only add noise.
+        for (const c of ["kwok", "kube-scheduler", "kube-controller-manager"] as const) await cp.stopComponent(c);
+        kubeconfig = cp.kubeconfig;
+      }
+      client = KubeClient.load({ kubeconfig });
+      const ns = `bench-informer-${Math.random().toString(16).slice(2, 8)}`;
+      await client.resource(builtinResources.namespaces).create({ metadata: { name: ns } });
+      await populate(client, ns, o.objects);
+      if (o.phases.has("sync")) sync = await syncPhase(o, kubeconfig, ns, peer);
+      if (o.phases.has("storm")) {
+        log(`update storm against the apiserver: ${o.updates} updates, paced at up to ${o.rate}/s ...`);
+        storm = await stormRun(client, kubeconfig, ns, o.objects, o.updates, o.rate);
         log(
-          `  ${s.padEnd(22)} sync ${fmt(res.syncMs)} ms, heap ${fmt(res.heapBytes / MiB)} MiB, rss ${fmt(res.rssBytes / MiB)} MiB`,
+          `  ${fmt(storm.writesPerSecond, 0)} writes/s, ${fmt(storm.eventsPerSecond, 0)} events/s at the handler, p50 ${fmt(storm.latencyMs.p50)} ms, p99 ${fmt(storm.latencyMs.p99)} ms, max ${fmt(storm.latencyMs.max)} ms`,
         );
       }
     }
-    const sync: Record<string, Record<string, number | number[]>> = {};
-    for (const [s, rs] of samples) {
-      sync[s] = {
-        syncMs: median(rs.map((x) => x.syncMs)),
-        heapMiB: median(rs.map((x) => x.heapBytes / MiB)),
-        rssMiB: median(rs.map((x) => x.rssBytes / MiB)),
-        heapDeltaMiB: median(rs.map((x) => (x.heapBytes - x.baselineHeapBytes) / MiB)),
-        rssDeltaMiB: median(rs.map((x) => (x.rssBytes - x.baselineRssBytes) / MiB)),
-        syncSamplesMs: rs.map((x) => Math.round(x.syncMs * 10) / 10),
-      };
-    }
-    const get = (s: string, k: string) => (sync[s]?.[k] as number | undefined) ?? Number.NaN;
-    const ratios = {
-      syncVsClientNode: get("ours list+watch", "syncMs") / get("client-node", "syncMs"),
-      syncWatchListVsClientNode: get("ours watch-list", "syncMs") / get("client-node", "syncMs"),
-      syncVsClientGo: get("ours list+watch", "syncMs") / get("client-go list+watch", "syncMs"),
-      syncWatchListVsClientGoWatchList: get("ours watch-list", "syncMs") / get("client-go watch-list", "syncMs"),
-      heapVsClientNode: get("ours list+watch", "heapMiB") / get("client-node", "heapMiB"),
-      rssVsClientNode: get("ours list+watch", "rssMiB") / get("client-node", "rssMiB"),
-      heapDeltaVsClientNode: get("ours list+watch", "heapDeltaMiB") / get("client-node", "heapDeltaMiB"),
-      heapVsClientGo: get("ours list+watch", "heapMiB") / get("client-go list+watch", "heapMiB"),
-    };
-
-    log(`update storm against the apiserver: ${o.updates} updates, paced at up to ${o.rate}/s ...`);
-    const storm = await stormRun(client, kubeconfig, ns, o.objects, o.updates, o.rate);
-    log(
-      `  ${fmt(storm.writesPerSecond, 0)} writes/s, ${fmt(storm.eventsPerSecond, 0)} events/s at the handler, p50 ${fmt(storm.latencyMs.p50)} ms, p99 ${fmt(storm.latencyMs.p99)} ms, max ${fmt(storm.latencyMs.max)} ms`,
-    );
-    log(`synthetic watch server: ${o.updates} events at ${o.rate}/s ...`);
-    const synthPaced = await syntheticRun(o.updates, o.rate);
-    log(
-      `  ${fmt(synthPaced.eventsPerSecond, 0)} events/s, p50 ${fmt(synthPaced.latencyMs.p50)} ms, p99 ${fmt(synthPaced.latencyMs.p99)} ms`,
-    );
-    log(`synthetic watch server: ${o.updates} events, as fast as possible ...`);
-    const synthMax = await syntheticRun(o.updates, null);
-    log(
-      `  ${fmt(synthMax.eventsPerSecond, 0)} events/s, p50 ${fmt(synthMax.latencyMs.p50)} ms, p99 ${fmt(synthMax.latencyMs.p99)} ms`,
-    );
-
-    const targets = {
-      syncVsClientNode: { target: "≤ 0.5", met: ratios.syncVsClientNode <= 0.5 },
-      syncVsClientGo: { target: "≤ 1.0", met: ratios.syncVsClientGo <= 1.0 },
-      heapVsClientNode: { target: "≤ 0.5", met: ratios.heapVsClientNode <= 0.5 },
-      handlerP99At1000: {
-        target: "≤ 50 ms",
-        met: synthPaced.latencyMs.p99 <= 50 && synthPaced.eventsPerSecond >= 0.95 * o.rate && storm.latencyMs.p99 <= 50,
-      },
-    };
-    const result = {
-      benchmark: "informer",
-      objects: o.objects,
-      runs: o.runs,
-      controlPlane: o.shared ? "shared" : "private",
-      node: process.version,
-      sync,
-      ratios,
-      targets,
-      storm: { apiserver: storm, syntheticPaced: synthPaced, syntheticMax: synthMax },
-      totalSeconds: (performance.now() - t0) / 1000,
-    };
-    if (o.json) {
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-    } else {
-      const out: string[] = [];
-      out.push(`informer benchmark: ${o.objects} ConfigMaps of ~1 KiB, median of ${o.runs} runs`);
-      out.push(
-        `${"side".padEnd(22)} ${"sync ms".padStart(9)} ${"heap MiB".padStart(9)} ${"rss MiB".padStart(9)} ${"Δheap".padStart(7)}`,
+    if (o.phases.has("synthetic")) {
+      log(`synthetic watch server: ${o.updates} events at ${o.rate}/s ...`);
+      synthPaced = await syntheticRun(o.updates, o.rate);
+      log(
+        `  ${fmt(synthPaced.eventsPerSecond, 0)} events/s, p50 ${fmt(synthPaced.latencyMs.p50)} ms, p99 ${fmt(synthPaced.latencyMs.p99)} ms`,
       );
-      for (const s of sides) {
-        out.push(
-          `${s.padEnd(22)} ${fmt(get(s, "syncMs")).padStart(9)} ${fmt(get(s, "heapMiB")).padStart(9)} ${fmt(get(s, "rssMiB")).padStart(9)} ${fmt(get(s, "heapDeltaMiB")).padStart(7)}`,
-        );
-      }
-      for (const [k, v] of Object.entries(ratios)) out.push(`  ${k.padEnd(34)} ${fmt(v, 2)}`);
-      for (const [k, v] of Object.entries(targets)) out.push(`  target ${k} ${v.target}: ${v.met ? "met" : "MISSED"}`);
-      out.push(
-        `storm (apiserver): ${storm.updates} updates, ${fmt(storm.writesPerSecond, 0)} writes/s, ${fmt(storm.eventsPerSecond, 0)} events/s at the handler; write response → handler p50 ${fmt(storm.latencyMs.p50)} / p90 ${fmt(storm.latencyMs.p90)} / p99 ${fmt(storm.latencyMs.p99)} / max ${fmt(storm.latencyMs.max)} ms (${storm.eventBeforeResponse} events before the response)`,
+      log(`synthetic watch server: ${o.updates} events, as fast as possible ...`);
+      synthMax = await syntheticRun(o.updates, null);
+      log(
+        `  ${fmt(synthMax.eventsPerSecond, 0)} events/s, p50 ${fmt(synthMax.latencyMs.p50)} ms, p99 ${fmt(synthMax.latencyMs.p99)} ms`,
       );
-      for (const [name, x] of [
-        [`synthetic ${o.rate}/s`, synthPaced],
-        ["synthetic max", synthMax],
-      ] as const) {
-        out.push(
-          `storm (${name}): ${fmt(x.eventsPerSecond, 0)} events/s at the handler; server write → handler p50 ${fmt(x.latencyMs.p50)} / p90 ${fmt(x.latencyMs.p90)} / p99 ${fmt(x.latencyMs.p99)} / max ${fmt(x.latencyMs.max)} ms`,
-        );
-      }
-      out.push(`total ${fmt(result.totalSeconds)} s`);
-      process.stdout.write(`${out.join("\n")}\n`);
     }
   } finally {
-    await client.close();
+    await client?.close();
     if (cp) await cp.stop();
   }
+
+  const r = sync?.ratios;
+  const targets = {
+    syncVsClientNode: { target: "≤ 0.5", met: r ? r.syncVsClientNode! <= 0.5 : null },
+    syncVsClientGo: { target: "≤ 1.0", met: r ? r.syncVsClientGo! <= 1.0 : null },
+    heapVsClientNode: { target: "≤ 0.5", met: r ? r.heapVsClientNode! <= 0.5 : null },
+    heapDeltaVsClientNode: {
+      target: "≤ 0.5 (cache-attributable heap)",
+      met: r ? r.heapDeltaVsClientNode! <= 0.5 : null,
+    },
+    handlerP99At1000: {
+      target: "≤ 50 ms",
+      met: synthPaced ? synthPaced.latencyMs.p99 <= 50 && synthPaced.eventsPerSecond >= 0.95 * o.rate : null,
+    },
+    handlerP99ApiserverStorm: { target: "≤ 50 ms", met: storm ? storm.latencyMs.p99 <= 50 : null },
+  };
+  const result = {
+    benchmark: "informer",
+    objects: o.objects,
+    updates: o.updates,
+    runs: o.runs,
+    controlPlane: needCluster ? (o.shared ? "shared" : "private") : null,
+    node: process.version,
+    sync: sync?.sync ?? null,
+    ratios: r ?? null,
+    targets,
+    storm: { apiserver: storm ?? null, syntheticPaced: synthPaced ?? null, syntheticMax: synthMax ?? null },
+    totalSeconds: (performance.now() - t0) / 1000,
+  };
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  const out: string[] = [];
+  if (sync) {
+    const get = (s: string, k: string) => (sync.sync[s]?.[k] as number | undefined) ?? Number.NaN;
+    out.push(`informer benchmark: ${o.objects} ConfigMaps of ~1 KiB, median of ${o.runs} runs`);
+    out.push(
+      `${"side".padEnd(22)} ${"sync ms".padStart(9)} ${"heap MiB".padStart(9)} ${"rss MiB".padStart(9)} ${"Δheap".padStart(7)}`,
+    );
+    for (const s of sync.sides) {
+      out.push(
+        `${s.padEnd(22)} ${fmt(get(s, "syncMs")).padStart(9)} ${fmt(get(s, "heapMiB")).padStart(9)} ${fmt(get(s, "rssMiB")).padStart(9)} ${fmt(get(s, "heapDeltaMiB")).padStart(7)}`,
+      );
+    }
+    for (const [k, v] of Object.entries(sync.ratios)) out.push(`  ${k.padEnd(34)} ${fmt(v, 2)}`);
+  }
+  for (const [k, v] of Object.entries(targets)) {
+    if (v.met !== null) out.push(`  target ${k} ${v.target}: ${v.met ? "met" : "MISSED"}`);
+  }
+  if (storm) {
+    out.push(
+      `storm (apiserver): ${storm.updates} updates, ${fmt(storm.writesPerSecond, 0)} writes/s, ${fmt(storm.eventsPerSecond, 0)} events/s at the handler; write response → handler p50 ${fmt(storm.latencyMs.p50)} / p90 ${fmt(storm.latencyMs.p90)} / p99 ${fmt(storm.latencyMs.p99)} / max ${fmt(storm.latencyMs.max)} ms (${storm.eventBeforeResponse} events before the response)`,
+    );
+  }
+  for (const [name, x] of [
+    [`synthetic ${o.rate}/s`, synthPaced],
+    ["synthetic max", synthMax],
+  ] as const) {
+    if (!x) continue;
+    out.push(
+      `storm (${name}): ${fmt(x.eventsPerSecond, 0)} events/s at the handler; server write → handler p50 ${fmt(x.latencyMs.p50)} / p90 ${fmt(x.latencyMs.p90)} / p99 ${fmt(x.latencyMs.p99)} / max ${fmt(x.latencyMs.max)} ms`,
+    );
+  }
+  out.push(`total ${fmt(result.totalSeconds)} s`);
+  process.stdout.write(`${out.join("\n")}\n`);
 }
