@@ -281,7 +281,7 @@ describe("without the controller", () => {
     expect(asYaml.metadata?.name).toBe(name);
   });
 
-  it("RBAC denial names the verb and resource; a missing namespace's default works like kubectl", async () => {
+  it("RBAC denial is one line naming the verb and resource", async () => {
     const ns = await namespaceWithTasks("kt-rbac", hello);
     await kubectl(["create", "serviceaccount", "nobody", "-n", ns]);
     const token = (await kubectl(["create", "token", "nobody", "-n", ns])).trim();
