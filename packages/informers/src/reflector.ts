@@ -498,21 +498,27 @@ export class Reflector<T extends KubeObject> {
     let events = 0;
     let initial: Map<string, T> | undefined = watchList ? new Map() : undefined;
     this.#syncedByThisStream = false;
+    // One timer per stream (not one per event): when it fires it checks how long ago the last event came.
     let guard: Timer | undefined;
     let guardFired = false;
-    const armGuard = () => {
-      guard?.stop();
+    let lastEventAt = this.#clock.now();
+    const armGuard = (delay: number) => {
       guard = this.#clock.setTimer(() => {
+        const quiet = this.#clock.now() - lastEventAt;
+        if (quiet < this.#initialEventsEndTimeoutMs) {
+          armGuard(this.#initialEventsEndTimeoutMs - quiet);
+          return;
+        }
         guardFired = true;
         stream.close();
-      }, this.#initialEventsEndTimeoutMs);
+      }, delay);
     };
-    if (watchList) armGuard();
+    if (watchList) armGuard(this.#initialEventsEndTimeoutMs);
     try {
       for await (const event of stream) {
         events++;
         if (initial !== undefined) {
-          armGuard();
+          lastEventAt = this.#clock.now();
           if (event.type === "BOOKMARK") {
             this.#count("BOOKMARK");
             if (event.object.metadata?.annotations?.[INITIAL_EVENTS_END_ANNOTATION] === "true") {
