@@ -93,6 +93,12 @@ export class DelayHeap<T> {
     return top;
   }
 
+  /** Keeps only the nodes for which `live` is true (rebuilding the heap). */
+  retain(live: (node: DelayNode<T>) => boolean): void {
+    const nodes = this.clear().filter(live);
+    for (const node of nodes) this.push(node);
+  }
+
   /** Removes every node, returning them (stale ones included, in no particular order). */
   clear(): DelayNode<T>[] {
     const out = this.#nodes.slice(0, this.#size) as DelayNode<T>[];

@@ -120,6 +120,9 @@ const IDLE_REBUILD_MIN = 1024;
 /** ...and they outnumber the records in use this many times over. */
 const IDLE_REBUILD_RATIO = 2;
 
+/** The delay heap is compacted when it holds this many more stale nodes than live ones. */
+const STALE_DELAY_NODES_MAX = 1024;
+
 const SHUTDOWN: GetResult<never> = Object.freeze({ shutdown: true as const });
 const SHUTDOWN_PROMISE: Promise<GetResult<never>> = Promise.resolve(SHUTDOWN);
 
@@ -312,6 +315,8 @@ export class WorkQueue<T> implements Queue<T> {
       const earlier: DelayNode<T> = { entry, item, readyAt, seq: node.seq, priority: node.priority };
       entry.delay = earlier;
       this.#heap.push(earlier);
+      // Stale nodes leave the heap when their (later) time comes; if they pile up meanwhile, drop them now.
+      if (this.#heap.size > 2 * this.#delayed + STALE_DELAY_NODES_MAX) this.#heap.retain((n) => n.entry.delay === n);
     } else {
       const created: DelayNode<T> = { entry, item, readyAt, seq: this.#delaySeq++, priority };
       entry.delay = created;

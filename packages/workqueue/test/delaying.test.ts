@@ -181,4 +181,20 @@ describe("DelayingWorkQueue with many keys", () => {
     expect(itemOf(await q.get())).toBe("late");
     expect(q.delayedLen()).toBe(0);
   });
+
+  it("drops stale heap nodes when many delays are moved earlier", async () => {
+    const clock = new FakeClock();
+    const q = newDelayingQueue<string>({ clock });
+    // Each key is first delayed by an hour, then moved earlier 5 times: 5 stale nodes per key.
+    for (let i = 0; i < 500; i++) {
+      for (let d = 6; d >= 1; d--) q.addAfter(`k${i}`, d * 600_000 + i);
+    }
+    expect(q.delayedLen()).toBe(500);
+    clock.advance(600_000 + 500);
+    expect(q.len()).toBe(500);
+    expect(q.delayedLen()).toBe(0);
+    clock.advance(10 * 600_000);
+    expect(q.len()).toBe(500); // the stale nodes added nothing
+    expect(clock.pendingTimers()).toBe(0);
+  });
 });
