@@ -124,19 +124,23 @@ export class PriorityStore<T> implements ReadyStore<T> {
   }
 
   shift(): Entry<T> {
-    for (;;) {
-      const bucket = this.#buckets[0]!;
+    const buckets = this.#buckets;
+    for (let i = 0; ; i++) {
+      const bucket = buckets[i]!;
       while (bucket.entries.size > 0) {
         const entry = bucket.entries.shift();
         const seq = bucket.seqs.shift();
         if (entry.seq === seq) {
           entry.seq = -1;
           this.#size--;
-          if (bucket.entries.size === 0) this.#buckets.shift();
           return entry;
         }
       }
-      this.#buckets.shift();
+      // Empty buckets are kept for the next key of their priority, unless there are many of them.
+      if (buckets.length > MAX_IDLE_BUCKETS) {
+        buckets.splice(i, 1);
+        i--;
+      }
     }
   }
 
@@ -162,3 +166,6 @@ export class PriorityStore<T> implements ReadyStore<T> {
     return bucket;
   }
 }
+
+/** Empty priority buckets are dropped only while there are more buckets than this. */
+const MAX_IDLE_BUCKETS = 8;

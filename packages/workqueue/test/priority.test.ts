@@ -75,4 +75,19 @@ describe("priority queue", () => {
     q.add("b");
     expect(await takeAll(q)).toEqual(["a", "b"]);
   });
+
+  it("orders many distinct priorities, over several rounds", async () => {
+    const q = newPriorityQueue<string>();
+    for (let round = 0; round < 3; round++) {
+      const keys = Array.from({ length: 40 }, (_, i) => `r${round}-k${i}`);
+      keys.forEach((k, i) => q.addWithOptions(k, { priority: (i * 7) % 20 }));
+      const out = await takeAll(q);
+      const expected = [...keys].sort((a, b) => {
+        const pa = (Number(a.split("-k")[1]) * 7) % 20;
+        const pb = (Number(b.split("-k")[1]) * 7) % 20;
+        return pb - pa || Number(a.split("-k")[1]) - Number(b.split("-k")[1]);
+      });
+      expect(out).toEqual(expected);
+    }
+  });
 });
