@@ -10,15 +10,12 @@ import {
   openScenario,
   type Scenario,
   secs,
+  teardownScenario,
 } from "./support/scenario.ts";
 
 let s: Scenario | undefined;
 
-afterAll(async () => {
-  for (const r of s?.fleet.live() ?? []) await s?.fleet.kill(r);
-  await s?.recorder.stop();
-  await s?.cluster.close();
-});
+afterAll(() => teardownScenario(s));
 
 describe("reliability: apiserver restart", () => {
   it("loses, duplicates and regresses nothing when the apiserver restarts mid-run", async () => {

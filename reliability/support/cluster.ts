@@ -211,7 +211,7 @@ export class Cluster {
 
 /** Polls until `check` returns a value other than undefined/false, or throws at the deadline. */
 export async function poll<T>(
-  what: string,
+  what: string | (() => string),
   check: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 60_000,
   intervalMs = 100,
@@ -225,8 +225,10 @@ export async function poll<T>(
     } catch (err) {
       last = err;
     }
-    if (Date.now() > until)
-      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+    if (Date.now() > until) {
+      const w = typeof what === "string" ? what : what();
+      throw new Error(`timed out waiting for ${w}${last ? ` (last error: ${String(last)})` : ""}`);
+    }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -131,6 +131,11 @@ export class EtcdRecorder {
     return v.length < 2 ? this.startRevision : Math.min(...v);
   }
 
+  /** Header revision of the latest response of the TaskRun or the Pod watch. */
+  revisionOf(which: "taskruns" | "pods"): number {
+    return this.#seen.get(which === "taskruns" ? TASKRUN_PREFIX : POD_PREFIX) ?? this.startRevision;
+  }
+
   /** TaskRun histories of one namespace. */
   runsIn(namespace: string): TaskRunHistory[] {
     return [...this.taskRuns.values()].filter((h) => h.key.startsWith(`${namespace}/`));

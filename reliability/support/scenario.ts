@@ -1,11 +1,14 @@
 // The frame of a cluster scenario: a private control plane, a namespace with a Task, the etcd recorder
 // started before anything happens, a fleet of controller processes; at the end the invariants, the row
 // of the summary table and the assertions.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { expect } from "vitest";
 import { Cluster, type StartClusterOptions } from "./cluster.ts";
 import { Fleet, metricValue, type Replica, type StartOptions } from "./controllers.ts";
 import { EtcdRecorder } from "./etcd-recorder.ts";
 import { type CheckOptions, checkCaches, checkHistory } from "./invariants.ts";
+import { FaultProxy } from "./proxy.ts";
 import { recordRow, type ScenarioRow } from "./report.ts";
 
 export interface Scenario {
@@ -13,24 +16,53 @@ export interface Scenario {
   readonly cluster: Cluster;
   readonly recorder: EtcdRecorder;
   readonly fleet: Fleet;
+  /** The fault proxy the controllers talk through (when asked for). */
+  readonly proxy: FaultProxy | undefined;
   readonly started: number;
 }
 
-/** Starts a private control plane and the recorder; `kubeconfig` (default: the admin one) is the controllers'. */
+/**
+ * Starts a private control plane and the recorder. The controllers use the admin kubeconfig, or, with
+ * `proxy`, a copy pointing at a fault proxy in front of the apiserver.
+ */
 export async function openScenario(
   name: string,
-  opts: StartClusterOptions & { controllers?: StartOptions; kubeconfig?: (c: Cluster) => string } = {},
+  opts: StartClusterOptions & { controllers?: StartOptions; proxy?: boolean } = {},
 ): Promise<Scenario> {
   const started = Date.now();
   const cluster = await Cluster.start(name, opts);
+  let proxy: FaultProxy | undefined;
   try {
     const recorder = await EtcdRecorder.start(cluster.etcd);
-    const fleet = new Fleet(opts.kubeconfig ? opts.kubeconfig(cluster) : cluster.cp.kubeconfig, opts.controllers);
-    return { name, cluster, recorder, fleet, started };
+    let kubeconfig = cluster.cp.kubeconfig;
+    if (opts.proxy) {
+      proxy = await FaultProxy.start({ host: "127.0.0.1", port: cluster.cp.state.ports.apiserver ?? 0 });
+      kubeconfig = cluster.kubeconfigVia(proxy.url);
+    }
+    const fleet = new Fleet(kubeconfig, opts.controllers);
+    return { name, cluster, recorder, fleet, proxy, started };
   } catch (err) {
+    await proxy?.close();
     await cluster.close();
     throw err;
   }
+}
+
+/** For `afterAll`: kills whatever is left and stops the control plane (also after a failure). */
+export async function teardownScenario(s: Scenario | undefined): Promise<void> {
+  if (!s) return;
+  const logs = process.env.RELIABILITY_LOGS;
+  if (logs) {
+    mkdirSync(logs, { recursive: true });
+    for (const r of s.fleet.replicas) writeFileSync(join(logs, `${s.name}-controller-${r.id}.log`), r.proc.output());
+  }
+  for (const r of s.fleet.live()) {
+    r.proc.child.kill("SIGCONT");
+    await s.fleet.kill(r);
+  }
+  await s.proxy?.close();
+  await s.recorder.stop();
+  await s.cluster.close();
 }
 
 /**
