@@ -8,6 +8,7 @@ import {
   flushPromises,
   type GetResult,
   newItemExponentialFailureRateLimiter,
+  newPriorityQueue,
   newRateLimitingQueue,
 } from "../src/index.ts";
 
@@ -270,4 +271,121 @@ describe("workqueue property: agrees with a reference model of client-go", () =>
     },
     30_000,
   );
+});
+
+type PCommand = { t: "add"; k: string; p: number } | { t: "get"; w: number } | { t: "done"; w: number };
+
+/** Reference model of the priority queue: highest priority first, FIFO among equals, priorities only rise. */
+class PriorityModel {
+  seq = 0;
+  waiting = new Map<string, { p: number; seq: number }>();
+  processing = new Set<string>();
+  dirtyWhileProcessing = new Map<string, number>();
+  waiters: number[] = [];
+  workers: WorkerState[];
+  handedOut: string[] = [];
+
+  constructor(workers: number) {
+    this.workers = Array.from({ length: workers }, () => ({ kind: "idle" }));
+  }
+  ready(k: string, p: number): void {
+    const w = this.waiters.shift();
+    if (w === undefined) this.waiting.set(k, { p, seq: this.seq++ });
+    else this.hand(w, k);
+  }
+  hand(w: number, k: string): void {
+    this.processing.add(k);
+    this.workers[w] = { kind: "holding", item: k };
+    this.handedOut.push(k);
+  }
+  add(k: string, p: number): void {
+    if (this.processing.has(k)) {
+      const d = this.dirtyWhileProcessing.get(k);
+      this.dirtyWhileProcessing.set(k, d === undefined ? p : Math.max(d, p));
+      return;
+    }
+    const w = this.waiting.get(k);
+    if (w === undefined) this.ready(k, p);
+    else if (p > w.p) this.waiting.set(k, { p, seq: this.seq++ });
+  }
+  get(w: number): void {
+    let best: [string, { p: number; seq: number }] | undefined;
+    for (const e of this.waiting) {
+      if (best === undefined || e[1].p > best[1].p || (e[1].p === best[1].p && e[1].seq < best[1].seq)) best = e;
+    }
+    if (best === undefined) {
+      this.waiters.push(w);
+      this.workers[w] = { kind: "waiting" };
+      return;
+    }
+    this.waiting.delete(best[0]);
+    this.hand(w, best[0]);
+  }
+  done(w: number): void {
+    const s = this.workers[w]!;
+    if (s.kind !== "holding") return;
+    this.workers[w] = { kind: "idle" };
+    this.processing.delete(s.item);
+    const d = this.dirtyWhileProcessing.get(s.item);
+    if (d !== undefined) {
+      this.dirtyWhileProcessing.delete(s.item);
+      this.ready(s.item, d);
+    }
+  }
+}
+
+describe("priority queue property: agrees with a reference model", () => {
+  it("hands out by priority, FIFO among equals, never concurrently, losing nothing", async () => {
+    const workers = 3;
+    const worker = fc.integer({ min: 0, max: workers - 1 });
+    const cmd: fc.Arbitrary<PCommand> = fc.oneof(
+      {
+        weight: 5,
+        arbitrary: fc.record({ t: fc.constant("add" as const), k: key, p: fc.constantFrom(-1, 0, 0, 5) }),
+      },
+      { weight: 3, arbitrary: worker.map((w) => ({ t: "get", w }) as const) },
+      { weight: 3, arbitrary: worker.map((w) => ({ t: "done", w }) as const) },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(cmd, { maxLength: 60 }), async (cmds) => {
+        const model = new PriorityModel(workers);
+        const q = newPriorityQueue<string>();
+        const real: WorkerState[] = Array.from({ length: workers }, () => ({ kind: "idle" }));
+        const handedOut: string[] = [];
+        const run = async (c: PCommand) => {
+          if (c.t === "add") {
+            model.add(c.k, c.p);
+            q.addWithOptions(c.k, { priority: c.p });
+          } else if (c.t === "get") {
+            if (real[c.w]!.kind !== "idle") return;
+            model.get(c.w);
+            real[c.w] = { kind: "waiting" };
+            void q.get().then((r) => {
+              if (!r.shutdown) {
+                real[c.w] = { kind: "holding", item: r.item };
+                handedOut.push(r.item);
+              }
+            });
+          } else {
+            const s = real[c.w]!;
+            if (s.kind !== "holding") return;
+            model.done(c.w);
+            real[c.w] = { kind: "idle" };
+            q.done(s.item);
+          }
+          await flushPromises();
+          expect(real).toEqual(model.workers);
+          expect(handedOut).toEqual(model.handedOut);
+          expect(q.len()).toBe(model.waiting.size);
+        };
+        for (const c of cmds) await run(c);
+        for (let round = 0; round < 50 && (model.waiting.size > 0 || model.processing.size > 0); round++) {
+          for (let w = 0; w < workers; w++) await run({ t: "done", w });
+          for (let w = 0; w < workers; w++) await run({ t: "get", w });
+        }
+        expect(model.waiting.size + model.processing.size + model.dirtyWhileProcessing.size).toBe(0);
+      }),
+      { numRuns: 200 },
+    );
+  }, 30_000);
 });
