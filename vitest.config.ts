@@ -18,7 +18,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
-          include: ["packages/*/test/**/*.test.ts", "codegen/test/**/*.test.ts", "testenv/test/**/*.test.ts"],
+          include: [
+            "packages/*/test/**/*.test.ts",
+            "codegen/test/**/*.test.ts",
+            "testenv/test/**/*.test.ts",
+            "scripts/**/*.test.ts",
+          ],
           exclude: ["**/*.cluster.test.ts", "**/node_modules/**"],
         },
       },
