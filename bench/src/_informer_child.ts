@@ -110,18 +110,41 @@ async function storm(kubeconfig: string, namespace: string, expected: number): P
   const ac = new AbortController();
   const running = informer.run(ac.signal);
   await informer.waitForCacheSync();
+  // Control: a bare watch (own client, no informer) from the same RV, to tell the apiserver's share of the
+  // latency from ours.
+  const rawClient = KubeClient.load({ kubeconfig });
+  const raw = await rawClient
+    .resource<KubeObject>(builtinResources.configMaps, namespace)
+    .watch({ resourceVersion: informer.lastSyncResourceVersion(), signal: ac.signal });
+  const rawRvs: string[] = [];
+  const rawTimes: number[] = [];
+  const rawDone = (async () => {
+    try {
+      for await (const e of raw) {
+        if (e.type !== "MODIFIED") continue;
+        rawRvs.push(e.object.metadata?.resourceVersion ?? "");
+        rawTimes.push(now());
+        if (rawRvs.length >= expected) return;
+      }
+    } catch {
+      // aborted at the end
+    }
+  })();
   process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   // Stop waiting some time after the writer closes stdin, even if events went missing.
   process.stdin.resume();
   process.stdin.on("end", () => setTimeout(done, 10_000).unref());
   await finished;
+  await Promise.race([rawDone, new Promise((r) => setTimeout(r, 5_000))]);
   const c = informer.counters();
   process.stdout.write(
-    `${JSON.stringify({ rvs, times, watchErrors: c.watchErrors, relists: c.relists, maxPending: 0 })}\n`,
+    `${JSON.stringify({ rvs, times, rawRvs, rawTimes, watchErrors: c.watchErrors, relists: c.relists })}\n`,
   );
   ac.abort();
+  raw.close();
   await running;
   await client.close();
+  await rawClient.close();
 }
 
 /**

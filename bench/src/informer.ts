@@ -185,6 +185,8 @@ interface StormResult {
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
   /** Events that reached the handler before the writer had the HTTP response (counted as 0 ms). */
   eventBeforeResponse: number;
+  /** The same for a bare watch (no informer) in the same process: the apiserver's share. */
+  rawWatchLatencyMs: { p50: number; p90: number; p99: number; max: number };
   watchErrors: number;
   relists: number;
 }
@@ -233,17 +235,29 @@ async function stormRun(
   lines.close();
   await new Promise((r) => child.on("close", r));
   if (second.done) throw new Error("storm child ended without a result");
-  const r = JSON.parse(second.value) as { rvs: string[]; times: number[]; watchErrors: number; relists: number };
-  const lat: number[] = [];
-  let early = 0;
-  for (let i = 0; i < r.rvs.length; i++) {
-    const t = responseAt.get(r.rvs[i]!);
-    if (t === undefined) continue;
-    const d = r.times[i]! - t;
-    if (d < 0) early++;
-    lat.push(Math.max(0, d));
-  }
-  lat.sort((a, b) => a - b);
+  const r = JSON.parse(second.value) as {
+    rvs: string[];
+    times: number[];
+    rawRvs: string[];
+    rawTimes: number[];
+    watchErrors: number;
+    relists: number;
+  };
+  const latencies = (rvs: string[], times: number[]) => {
+    const lat: number[] = [];
+    let early = 0;
+    for (let i = 0; i < rvs.length; i++) {
+      const t = responseAt.get(rvs[i]!);
+      if (t === undefined) continue;
+      const d = times[i]! - t;
+      if (d < 0) early++;
+      lat.push(Math.max(0, d));
+    }
+    lat.sort((a, b) => a - b);
+    return { lat, early };
+  };
+  const { lat, early } = latencies(r.rvs, r.times);
+  const raw = latencies(r.rawRvs, r.rawTimes).lat;
   const span = ((r.times.at(-1) ?? 0) - (r.times[0] ?? 0)) / 1000;
   return {
     updates,
@@ -259,6 +273,12 @@ async function stormRun(
       mean: lat.reduce((a, b) => a + b, 0) / Math.max(1, lat.length),
     },
     eventBeforeResponse: early,
+    rawWatchLatencyMs: {
+      p50: percentile(raw, 50),
+      p90: percentile(raw, 90),
+      p99: percentile(raw, 99),
+      max: raw.at(-1) ?? Number.NaN,
+    },
     watchErrors: r.watchErrors,
     relists: r.relists,
   };
@@ -515,7 +535,7 @@ export async function run(args: string[]): Promise<void> {
   }
   if (storm) {
     out.push(
-      `storm (apiserver): ${storm.updates} updates, ${fmt(storm.writesPerSecond, 0)} writes/s, ${fmt(storm.eventsPerSecond, 0)} events/s at the handler; write response → handler p50 ${fmt(storm.latencyMs.p50)} / p90 ${fmt(storm.latencyMs.p90)} / p99 ${fmt(storm.latencyMs.p99)} / max ${fmt(storm.latencyMs.max)} ms (${storm.eventBeforeResponse} events before the response)`,
+      `storm (apiserver): ${storm.updates} updates, ${fmt(storm.writesPerSecond, 0)} writes/s, ${fmt(storm.eventsPerSecond, 0)} events/s at the handler; write response → handler p50 ${fmt(storm.latencyMs.p50)} / p90 ${fmt(storm.latencyMs.p90)} / p99 ${fmt(storm.latencyMs.p99)} / max ${fmt(storm.latencyMs.max)} ms (${storm.eventBeforeResponse} events before the response); bare watch in the same process p50 ${fmt(storm.rawWatchLatencyMs.p50)} / p99 ${fmt(storm.rawWatchLatencyMs.p99)} / max ${fmt(storm.rawWatchLatencyMs.max)} ms`,
     );
   }
   for (const [name, x] of [

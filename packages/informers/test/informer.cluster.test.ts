@@ -144,6 +144,7 @@ describe("informer against the real apiserver", () => {
       await api.delete("after");
       await eventually(() => informer.getStore().getByKey(`${ns}/after`) === undefined, "the delete in the cache");
       expect(late.events.some((e) => e.type === "delete")).toBe(false);
+      await expectCacheMatchesServer(informer.getStore(), api);
     } finally {
       await stop();
     }
@@ -331,6 +332,8 @@ describe("informer against the real apiserver", () => {
     expect(nsInf.getStore().getByKey(ns)).toBeDefined();
     expect(newLister(nsInf.getIndexer()).get(ns)?.metadata?.name).toBe(ns);
     expect(factory.metrics()).toHaveLength(3);
+    await expectCacheMatchesServer(a.getStore(), client.resource<ConfigMap>(cm, ns));
+    await expectCacheMatchesServer(c.getStore(), client.resource<ConfigMap>(cm, ns), { labelSelector: "x=y" });
     await factory.shutdown();
     expect(a.hasSynced()).toBe(true);
   });
