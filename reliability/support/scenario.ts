@@ -19,6 +19,8 @@ export interface Scenario {
   /** The fault proxy the controllers talk through (when asked for). */
   readonly proxy: FaultProxy | undefined;
   readonly started: number;
+  /** Whether `teardownScenario` stops the control plane (false when it was handed in). */
+  readonly ownsCluster: boolean;
 }
 
 /**
@@ -27,10 +29,11 @@ export interface Scenario {
  */
 export async function openScenario(
   name: string,
-  opts: StartClusterOptions & { controllers?: StartOptions; proxy?: boolean } = {},
+  opts: StartClusterOptions & { controllers?: StartOptions; proxy?: boolean; cluster?: Cluster } = {},
 ): Promise<Scenario> {
   const started = Date.now();
-  const cluster = await Cluster.start(name, opts);
+  const ownsCluster = opts.cluster === undefined;
+  const cluster = opts.cluster ?? (await Cluster.start(name, opts));
   let proxy: FaultProxy | undefined;
   try {
     const recorder = await EtcdRecorder.start(cluster.etcd);
@@ -40,10 +43,10 @@ export async function openScenario(
       kubeconfig = cluster.kubeconfigVia(proxy.url);
     }
     const fleet = new Fleet(kubeconfig, opts.controllers);
-    return { name, cluster, recorder, fleet, proxy, started };
+    return { name, cluster, recorder, fleet, proxy, started, ownsCluster };
   } catch (err) {
     await proxy?.close();
-    await cluster.close();
+    if (ownsCluster) await cluster.close();
     throw err;
   }
 }
@@ -62,7 +65,7 @@ export async function teardownScenario(s: Scenario | undefined): Promise<void> {
   }
   await s.proxy?.close();
   await s.recorder.stop();
-  await s.cluster.close();
+  if (s.ownsCluster) await s.cluster.close();
 }
 
 /**
