@@ -1,7 +1,7 @@
 // One side of the informer benchmark, in its own process (`node --expose-gc`), so that heap and RSS
 // belong to that side alone. Prints one JSON object on stdout.
 //
-//   _informer_child.ts sync <ours-list|ours-watchlist|client-node> <kubeconfig> <namespace>
+//   _informer_child.ts sync <ours-list|ours-watchlist|client-node|floor> <kubeconfig> <namespace>
 //   _informer_child.ts storm <kubeconfig> <namespace> <expectedUpdates>
 //   _informer_child.ts synthetic <serverUrl> <expectedUpdates>
 //
@@ -55,6 +55,25 @@ async function syncOurs(kubeconfig: string, namespace: string, watchList: boolea
   );
   ac.abort();
   await running;
+  await client.close();
+}
+
+/** The floor: the list request of `ours list+watch` (resourceVersion=0), read as text, nothing decoded. */
+async function syncFloor(kubeconfig: string, namespace: string): Promise<void> {
+  const client = KubeClient.load({ kubeconfig });
+  const base = await settle();
+  const t0 = performance.now();
+  const text = await client.requestText({
+    method: "GET",
+    path: `/api/v1/namespaces/${namespace}/configmaps`,
+    query: { resourceVersion: "0", limit: 500 },
+  });
+  const syncMs = performance.now() - t0;
+  const objects = (text.match(/"resourceVersion":/g)?.length ?? 1) - 1;
+  const after = await settle();
+  process.stdout.write(
+    `${JSON.stringify({ syncMs, objects, heapBytes: after.heap, rssBytes: after.rss, baselineHeapBytes: base.heap, baselineRssBytes: base.rss, bytes: text.length })}\n`,
+  );
   await client.close();
 }
 
@@ -210,6 +229,7 @@ if (cmd === "sync") {
   if (side === "ours-list") await syncOurs(kubeconfig, namespace, false);
   else if (side === "ours-watchlist") await syncOurs(kubeconfig, namespace, true);
   else if (side === "client-node") await syncClientNode(kubeconfig, namespace);
+  else if (side === "floor") await syncFloor(kubeconfig, namespace);
   else throw new Error(`unknown side ${side}`);
 } else if (cmd === "storm") {
   const [kubeconfig, namespace, expected] = rest as [string, string, string];

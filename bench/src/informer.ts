@@ -44,7 +44,7 @@ interface Options {
 function parseArgs(args: string[]): Options {
   const o: Options = {
     json: false,
-    runs: 3,
+    runs: 5,
     objects: 10_000,
     updates: 20_000,
     rate: 1000,
@@ -136,6 +136,7 @@ async function syncSide(side: string, kubeconfig: string, ns: string, peer: stri
     "ours list+watch": "ours-list",
     "ours watch-list": "ours-watchlist",
     "client-node": "client-node",
+    "http floor": "floor",
   }[side];
   const out = await runProcess(process.execPath, [
     "--expose-gc",
@@ -386,7 +387,9 @@ async function syncPhase(
   ns: string,
   peer: string | undefined,
 ): Promise<{ sides: string[]; sync: SyncSummary; ratios: Record<string, number> }> {
-  const sides = ["ours list+watch", "ours watch-list", "client-node"];
+  // "http floor": the same list request (resourceVersion=0) read as text, nothing decoded — the share of the
+  // apiserver and the transfer that no client can go below.
+  const sides = ["http floor", "ours list+watch", "ours watch-list", "client-node"];
   if (peer) sides.push("client-go list+watch", "client-go watch-list");
   const samples = new Map<string, SyncResult[]>(sides.map((s) => [s, []]));
   // Interleave the sides run by run, so drift of the machine affects all alike; one warm-up each.
