@@ -48,7 +48,8 @@ export class Cluster {
   private constructor(cp: ControlPlane, dir: string) {
     this.cp = cp;
     this.dir = dir;
-    this.client = KubeClient.load({ kubeconfig: cp.kubeconfig });
+    // Patient: the scenarios throttle and restart the apiserver under it.
+    this.client = KubeClient.load({ kubeconfig: cp.kubeconfig, retry: { maxAttempts: 30, maxDelayMs: 2_000 } });
   }
 
   static async start(name: string, opts: StartClusterOptions = {}): Promise<Cluster> {
@@ -207,6 +208,25 @@ export class Cluster {
     await this.client.close().catch(() => {});
     await this.cp.stop();
   }
+}
+
+/** A small seeded PRNG (mulberry32), so a run's random moments can be replayed with RELIABILITY_SEED. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** RELIABILITY_SEED, or a fresh seed (printed by the scenarios that use it). */
+export function seed(): number {
+  const v = process.env.RELIABILITY_SEED?.trim();
+  const s = v ? Number(v) : Number.NaN;
+  return Number.isInteger(s) ? s : Math.floor(Math.random() * 2 ** 31);
 }
 
 /** Polls until `check` returns a value other than undefined/false, or throws at the deadline. */
