@@ -17,6 +17,7 @@ import type { Task, TaskRun } from "../../packages/controller/src/taskrunner/typ
 const run = promisify(execFile);
 
 export const CRDS_DIR = fileURLToPath(new URL("../../crds/", import.meta.url));
+const DEPLOY_DIR = fileURLToPath(new URL("../../deploy/", import.meta.url));
 export const TR = {
   group: "minitask.myorg.dev",
   version: "v1",
@@ -87,12 +88,40 @@ export class Cluster {
     return (await child).stdout;
   }
 
-  /** A copy of the admin kubeconfig whose server is `server` (e.g. a fault proxy in front of the apiserver). */
-  kubeconfigVia(server: string): string {
-    const doc = parse(readFileSync(this.cp.kubeconfig, "utf8")) as { clusters: { cluster: { server: string } }[] };
+  /** A copy of the (admin) kubeconfig whose server is `server` (e.g. a fault proxy in front of the apiserver). */
+  kubeconfigVia(server: string, base = this.cp.kubeconfig): string {
+    const doc = parse(readFileSync(base, "utf8")) as { clusters: { cluster: { server: string } }[] };
     for (const c of doc.clusters) c.cluster.server = server;
     const file = join(this.dir, `kubeconfig-${randomBytes(3).toString("hex")}`);
     writeFileSync(file, stringify(doc), { mode: 0o600 });
+    return file;
+  }
+
+  /**
+   * A kubeconfig with a token of the deploy/ ServiceAccount (least-privilege RBAC) instead of the admin
+   * certificate — which is in `system:masters`, exempt from the apiserver's inflight limits.
+   */
+  async serviceAccountKubeconfig(): Promise<string> {
+    for (const f of ["namespace.yaml", "serviceaccount.yaml", "rbac.yaml"]) {
+      await this.kubectl(["apply", "-f", join(DEPLOY_DIR, f)]);
+    }
+    const token = (
+      await this.kubectl(["create", "token", "minitask-controller", "-n", "minitask-system", "--duration=2h"])
+    ).trim();
+    const doc = parse(readFileSync(this.cp.kubeconfig, "utf8")) as { clusters: unknown[] };
+    const file = join(this.dir, `kubeconfig-sa-${randomBytes(3).toString("hex")}`);
+    writeFileSync(
+      file,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: doc.clusters,
+        users: [{ name: "sa", user: { token } }],
+        contexts: [{ name: "sa", context: { cluster: "minitask-testenv", user: "sa", namespace: "minitask-system" } }],
+        "current-context": "sa",
+      }),
+      { mode: 0o600 },
+    );
     return file;
   }
 

@@ -29,7 +29,13 @@ export interface Scenario {
  */
 export async function openScenario(
   name: string,
-  opts: StartClusterOptions & { controllers?: StartOptions; proxy?: boolean; cluster?: Cluster } = {},
+  opts: StartClusterOptions & {
+    controllers?: StartOptions;
+    proxy?: boolean;
+    cluster?: Cluster;
+    /** Controllers authenticate with the deploy/ ServiceAccount's token instead of the admin certificate. */
+    serviceAccount?: boolean;
+  } = {},
 ): Promise<Scenario> {
   const started = Date.now();
   const ownsCluster = opts.cluster === undefined;
@@ -37,10 +43,10 @@ export async function openScenario(
   let proxy: FaultProxy | undefined;
   try {
     const recorder = await EtcdRecorder.start(cluster.etcd);
-    let kubeconfig = cluster.cp.kubeconfig;
+    let kubeconfig = opts.serviceAccount ? await cluster.serviceAccountKubeconfig() : cluster.cp.kubeconfig;
     if (opts.proxy) {
       proxy = await FaultProxy.start({ host: "127.0.0.1", port: cluster.cp.state.ports.apiserver ?? 0 });
-      kubeconfig = cluster.kubeconfigVia(proxy.url);
+      kubeconfig = cluster.kubeconfigVia(proxy.url, kubeconfig);
     }
     const fleet = new Fleet(kubeconfig, opts.controllers);
     return { name, cluster, recorder, fleet, proxy, started, ownsCluster };
