@@ -134,7 +134,11 @@ async function main(): Promise<void> {
   say(`  controller log   ${logFile}`);
   say();
   say(dim("These pods are simulated by kwok. To run real containers, point KUBECONFIG at a real cluster (kind,"));
-  say(dim("minikube, or any kubeconfig), then: kubectl apply -k deploy/   (or run minitask-controller locally)."));
+  say(
+    dim(
+      "minikube, or any kubeconfig), then: kubectl apply -f crds/ && kubectl apply -k deploy/ (or run minitask-controller locally).",
+    ),
+  );
   say();
   say(bold("Running until Ctrl-C …"));
   await new Promise(() => {});

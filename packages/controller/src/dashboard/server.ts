@@ -108,6 +108,11 @@ export class Dashboard {
         res.end(DASHBOARD_HTML);
         return;
       }
+      if (url.pathname === "/favicon.ico") {
+        res.writeHead(204);
+        res.end();
+        return;
+      }
       if (url.pathname === "/healthz") {
         res.writeHead(200, { "content-type": "text/plain" });
         res.end("ok");
