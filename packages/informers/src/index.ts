@@ -33,6 +33,7 @@ export {
   metaNamespaceKeyFunc,
   splitMetaNamespaceKey,
 } from "./keys.ts";
+export { ListBodyDecoder, ListDecodeError, StreamingListerWatcher } from "./list-stream.ts";
 export { type Lister, type NamespaceLister, newLister } from "./lister.ts";
 export {
   type CountedEventType,

@@ -12,6 +12,7 @@ import {
   type ResourceEventHandler,
 } from "./handlers.ts";
 import { DeletedFinalStateUnknown } from "./keys.ts";
+import { StreamingListerWatcher } from "./list-stream.ts";
 import {
   consoleLogger,
   type InformerCounters,
@@ -408,6 +409,11 @@ function describeLabels(l: InformerLabels): string {
 /** Options of `newSharedIndexInformer`. */
 export interface NewInformerOptions<T> extends SharedIndexInformerOptions<T> {
   readonly namespace?: string | undefined;
+  /**
+   * Decode list responses item by item while they arrive (overlapping our decoding with the apiserver's
+   * encoding) instead of parsing the whole body at the end. Default true.
+   */
+  readonly streamingList?: boolean;
 }
 
 /** An informer for one resource (in one namespace, or all) of a client. */
@@ -417,7 +423,8 @@ export function newSharedIndexInformer<T extends KubeObject>(
   options: NewInformerOptions<T> = {},
 ): SharedInformer<T> {
   const namespace = resource.namespaced === false ? undefined : options.namespace || undefined;
-  const lw = client.resource<T>(resource, namespace);
+  const rc = client.resource<T>(resource, namespace);
+  const lw = options.streamingList === false ? rc : new StreamingListerWatcher<T>(client, rc);
   return new SharedInformer<T>(lw, {
     ...options,
     expectedKind: options.expectedKind ?? resource.kind,
