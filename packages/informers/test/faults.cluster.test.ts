@@ -16,7 +16,13 @@ import {
 } from "@minitask/client";
 import { ControlPlane } from "@minitask/testenv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ListerWatcher, SharedInformer, silentLogger, type WatchErrorInfo } from "../src/index.ts";
+import {
+  type ListerWatcher,
+  SharedInformer,
+  StreamingListerWatcher,
+  silentLogger,
+  type WatchErrorInfo,
+} from "../src/index.ts";
 import { eventually, expectCacheMatchesServer, recorder, replay } from "./helpers.ts";
 
 interface ConfigMap extends KubeObject {
@@ -68,7 +74,7 @@ async function restartApiserver(): Promise<void> {
 
 /** A lister-watcher the test can interpose on: pause after a first page, hold watches, cut the stream. */
 class ControlledLW<T extends KubeObject> implements ListerWatcher<T> {
-  readonly inner: ResourceClient<T>;
+  readonly inner: ListerWatcher<T>;
   afterFirstPage: (() => Promise<void>) | undefined;
   readonly watchRVs: (string | undefined)[] = [];
   readonly listRVs: (string | undefined)[] = [];
@@ -77,7 +83,8 @@ class ControlledLW<T extends KubeObject> implements ListerWatcher<T> {
   #current: WatchStream<T> | undefined;
 
   constructor(inner: ResourceClient<T>) {
-    this.inner = inner;
+    // Lists are decoded as they stream in, as informers made by newSharedIndexInformer do.
+    this.inner = new StreamingListerWatcher(client, inner);
   }
 
   async list(options: ListOptions): Promise<KubeList<T>> {
