@@ -90,6 +90,8 @@ export class EventRecorder {
   readonly #series = new Map<string, Series>();
   #wake: (() => void) | undefined;
   #closed = false;
+  /** Aborted when `close`'s deadline passes: pending events are dropped, the write in flight cancelled. */
+  readonly #abandon = new AbortController();
   #loop: Promise<void>;
   #heartbeat: NodeJS.Timeout;
   #droppedCount = 0;
@@ -149,13 +151,32 @@ export class EventRecorder {
     this.#kick();
   }
 
-  /** Writes what is pending (including series counts) and stops. */
-  async close(): Promise<void> {
+  /**
+   * Writes what is pending (including series counts) and stops. When `deadline` aborts first (e.g. the
+   * shutdown grace period ran out), what is still pending is dropped (and counted) and the write in
+   * flight is cancelled, so that a slow or unreachable apiserver cannot hold up the shutdown.
+   */
+  async close(deadline?: AbortSignal): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
+    const abandon = () => {
+      const n = this.#pending.length;
+      this.#pending.length = 0;
+      this.#droppedCount += n;
+      if (n > 0) this.#o.dropped?.inc(n);
+      if (n > 0) this.#log.warn({ dropped: n }, "shutdown deadline: dropping pending events");
+      this.#abandon.abort();
+      this.#kick();
+    };
+    if (deadline?.aborted) abandon();
+    else deadline?.addEventListener("abort", abandon, { once: true });
     this.#kick();
-    await this.#loop;
+    try {
+      await this.#loop;
+    } finally {
+      deadline?.removeEventListener("abort", abandon);
+    }
   }
 
   #kick(): void {
@@ -172,7 +193,7 @@ export class EventRecorder {
           this.#log.warn({ err, reason: p.reason }, "failed to write event"),
         );
       }
-      await this.#flushSeries();
+      if (!this.#abandon.signal.aborted) await this.#flushSeries();
       if (this.#closed && this.#pending.length === 0) return;
       await new Promise<void>((r) => {
         this.#wake = r;
@@ -195,32 +216,40 @@ export class EventRecorder {
     }
     const name = `${p.regarding.name}.${randomBytes(8).toString("hex")}`;
     this.#written++;
-    await this.#events.create({
-      apiVersion: "events.k8s.io/v1",
-      kind: "Event",
-      metadata: { name, namespace: p.namespace },
-      eventTime: microTime(p.at),
-      reportingController: this.#o.reportingController,
-      reportingInstance: this.#o.reportingInstance,
-      action: p.action,
-      reason: p.reason,
-      note: p.note,
-      type: p.type,
-      regarding: p.regarding,
-    });
+    await this.#events.create(
+      {
+        apiVersion: "events.k8s.io/v1",
+        kind: "Event",
+        metadata: { name, namespace: p.namespace },
+        eventTime: microTime(p.at),
+        reportingController: this.#o.reportingController,
+        reportingInstance: this.#o.reportingInstance,
+        action: p.action,
+        reason: p.reason,
+        note: p.note,
+        type: p.type,
+        regarding: p.regarding,
+      },
+      { signal: this.#abandon.signal },
+    );
     const created: Series = { name, namespace: p.namespace, count: 1, firstAt: p.at, lastAt: p.at, written: 1 };
     this.#series.set(key, created);
   }
 
   async #flushSeries(): Promise<void> {
     for (const s of this.#series.values()) {
+      if (this.#abandon.signal.aborted) return;
       if (s.count === s.written) continue;
       const count = s.count;
       try {
         this.#written++;
         await this.#events
           .inNamespace(s.namespace)
-          .patch(s.name, { series: { count, lastObservedTime: microTime(s.lastAt) } }, { type: "merge" });
+          .patch(
+            s.name,
+            { series: { count, lastObservedTime: microTime(s.lastAt) } },
+            { type: "merge", signal: this.#abandon.signal },
+          );
         s.written = count;
       } catch (err) {
         this.#log.warn({ err, event: s.name }, "failed to update event series");

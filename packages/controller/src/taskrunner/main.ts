@@ -252,7 +252,8 @@ export async function startController(
       }
     } finally {
       await factory.shutdown();
-      await events.close();
+      // Bounded by the shutdown grace period: pending events are dropped when it runs out.
+      await events.close(signals.force);
       await Promise.all(servers.map((s) => s.close()));
       await dashboard?.close();
       await client.close();
