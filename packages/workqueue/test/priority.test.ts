@@ -80,7 +80,7 @@ describe("priority queue", () => {
     const q = newPriorityQueue<string>();
     for (let round = 0; round < 3; round++) {
       const keys = Array.from({ length: 40 }, (_, i) => `r${round}-k${i}`);
-      keys.forEach((k, i) => q.addWithOptions(k, { priority: (i * 7) % 20 }));
+      for (const [i, k] of keys.entries()) q.addWithOptions(k, { priority: (i * 7) % 20 });
       const out = await takeAll(q);
       const expected = [...keys].sort((a, b) => {
         const pa = (Number(a.split("-k")[1]) * 7) % 20;
