@@ -45,14 +45,24 @@ function splitKey(key: string): { namespace: string; name: string } {
   return i < 0 ? { namespace: "", name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
 
-/** Whether an apiserver error means "this will never work" (bad request / invalid / forbidden…). */
+/**
+ * etcd's size limits, which the apiserver reports as 500 InternalError rather than 413: "etcdserver:
+ * request is too large" (over --max-request-bytes) and gRPC's "trying to send message larger than max"
+ * (over the apiserver's 2 MiB etcd client limit). The same object always fails the same way.
+ */
+const TOO_LARGE_FOR_ETCD = /etcdserver: request is too large|trying to send message larger than max/;
+
+/** Whether an apiserver error means "this will never work" (bad request / invalid / forbidden / too large…). */
 function permanent(err: unknown): err is ApiError {
-  return isApiError(err) && [400, 403, 404, 413, 422].includes(err.code);
+  if (!isApiError(err)) return false;
+  return [400, 403, 404, 413, 422].includes(err.code) || (err.code === 500 && TOO_LARGE_FOR_ETCD.test(err.message));
 }
 
 export class TaskRunReconciler {
   readonly #o: TaskRunReconcilerOptions;
   readonly #now: () => number;
+  /** key → the TaskRun version our last status write produced, until the cache has caught up with it. */
+  readonly #written = new Map<string, { uid: string; rv: string; at: number }>();
 
   constructor(opts: TaskRunReconcilerOptions) {
     this.#o = opts;
@@ -63,7 +73,16 @@ export class TaskRunReconciler {
   readonly reconcile = async (key: string, ctx: ReconcileContext): Promise<Result> => {
     const { namespace, name } = splitKey(key);
     const run = this.#o.taskRuns.namespace(namespace).get(name);
-    if (!run) return {}; // deleted: its pod is garbage-collected through the owner reference
+    if (!run) {
+      this.#written.delete(key);
+      return {}; // deleted: its pod is garbage-collected through the owner reference
+    }
+    if (this.#cacheBehindOurWrite(key, run)) {
+      // Our last status write is not in the cache yet: acting on the older copy would only conflict.
+      // The informer's event for that write requeues this key; the delay is a backstop.
+      ctx.log.debug("cache behind our last status write; waiting for it");
+      return { requeueAfterMs: 1000 };
+    }
     if (isTerminal(run.status?.phase)) return this.#afterFinished(run, ctx);
     return this.#reconcileActive(run, ctx);
   };
@@ -219,6 +238,20 @@ export class TaskRunReconciler {
     return requeueAfterMs !== undefined ? { requeueAfterMs } : {};
   }
 
+  #cacheBehindOurWrite(key: string, run: ReadonlyTaskRun): boolean {
+    const w = this.#written.get(key);
+    if (!w) return false;
+    const rv = run.metadata?.resourceVersion ?? "";
+    const caughtUp =
+      run.metadata?.uid !== w.uid ||
+      rv === w.rv ||
+      // Resource versions are opaque, but the apiserver's are etcd revisions: a larger one is newer.
+      (/^\d+$/.test(rv) && /^\d+$/.test(w.rv) && BigInt(rv) > BigInt(w.rv)) ||
+      this.#now() - w.at > 5_000;
+    if (caughtUp) this.#written.delete(key);
+    return !caughtUp;
+  }
+
   #ownedBy(pod: DeepReadonly<Pod>, run: ReadonlyTaskRun): boolean {
     return (pod.metadata?.ownerReferences ?? []).some(
       (r) => r.controller === true && r.kind === "TaskRun" && r.uid === run.metadata?.uid,
@@ -271,9 +304,17 @@ export class TaskRunReconciler {
     if (jsonEqual(status, run.status ?? {})) return status;
     const before = run.status?.phase;
     try {
-      await this.#o.taskRunClient
+      const updated = await this.#o.taskRunClient
         .inNamespace(run.metadata?.namespace ?? "")
         .updateStatus({ ...(run as TaskRun), status }, { signal: ctx.signal });
+      const rv = updated.metadata?.resourceVersion;
+      if (rv) {
+        this.#written.set(`${run.metadata?.namespace}/${run.metadata?.name}`, {
+          uid: run.metadata?.uid ?? "",
+          rv,
+          at: now,
+        });
+      }
     } catch (err) {
       if (isConflict(err)) {
         // Someone (or our own previous write) changed the run: the informer brings the new version
