@@ -13,6 +13,7 @@ import {
 } from "./types.ts";
 
 const RANK: Record<Phase, number> = { Pending: 0, Running: 1, Succeeded: 2, Failed: 2 };
+const ROUTINE_WAITING = new Set(["PodInitializing", "ContainerCreating"]);
 const IMAGE_PULL_REASONS = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"]);
 
 export function isTerminal(phase: string | undefined): phase is "Succeeded" | "Failed" {
@@ -51,12 +52,14 @@ function stepFromContainer(container: string, cs: DeepReadonly<ContainerStatus> 
   if (st?.running) {
     return { name, container, state: "Running", ...(st.running.startedAt ? { startedAt: st.running.startedAt } : {}) };
   }
+  // The normal waiting reasons say nothing a user needs and would cost a status write each.
+  const reason = st?.waiting?.reason && !ROUTINE_WAITING.has(st.waiting.reason) ? st.waiting.reason : undefined;
   return {
     name,
     container,
     state: "Waiting",
-    ...(st?.waiting?.reason ? { reason: st.waiting.reason } : {}),
-    ...(st?.waiting?.message ? { message: st.waiting.message } : {}),
+    ...(reason ? { reason } : {}),
+    ...(reason && st?.waiting?.message ? { message: st.waiting.message } : {}),
   };
 }
 
