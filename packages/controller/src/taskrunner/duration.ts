@@ -11,6 +11,12 @@ const UNITS: Record<string, number> = {
 
 /** Parses a Go duration into milliseconds; throws a one-line error for anything else. */
 export function parseDuration(text: string): number {
+  // Typed as a string, but read from objects a relaxed schema may let through (a number, say).
+  if (typeof text !== "string") {
+    throw new Error(
+      `invalid duration ${JSON.stringify(text)} (expected a string such as "90s", "10m", "1h30m", or "0" for none)`,
+    );
+  }
   const s = text.trim();
   if (s === "0") return 0;
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
