@@ -7,6 +7,7 @@ import { type MetricsProvider, newRateLimitingQueue, type RateLimitingQueue } fr
 import type { Logger } from "./logging.ts";
 import { silentLogger } from "./logging.ts";
 import type { ControllerMetrics, ReconcileResultLabel } from "./metrics.ts";
+import { sleepUntilAborted } from "./sleep.ts";
 
 /** What a reconcile asks for next (controller-runtime's `reconcile.Result`). */
 export interface Result {
@@ -97,15 +98,7 @@ export class Controller {
     const poll = this.#opts.syncPollMs ?? 100;
     while (!caches.every((c) => c.hasSynced())) {
       if (signal.aborted) return false;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, poll);
-        function done() {
-          clearTimeout(t);
-          signal.removeEventListener("abort", done);
-          resolve();
-        }
-        signal.addEventListener("abort", done, { once: true });
-      });
+      await sleepUntilAborted(poll, signal);
     }
     return !signal.aborted;
   }

@@ -16,6 +16,7 @@ import {
 } from "@minitask/client";
 import type { Gauge } from "prom-client";
 import { type Logger, silentLogger } from "./logging.ts";
+import { sleepUntilAborted } from "./sleep.ts";
 
 export interface Lease extends KubeObject {
   spec?: {
@@ -61,18 +62,7 @@ export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
+const sleep = sleepUntilAborted;
 
 const jittered = (ms: number) => ms * (1 + Math.random() * 0.2);
 
