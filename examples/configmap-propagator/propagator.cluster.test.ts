@@ -1,19 +1,9 @@
 // The example controller against the real control plane: proves that the primitives compose into a
 // working controller from their public APIs alone.
 import { builtinResources, isNotFound, KubeClient } from "@minitask/client";
-import { createTestNamespace, kubectl, testEnv } from "@minitask/testenv/testing";
+import { createTestNamespace, eventually, kubectl, testEnv } from "@minitask/testenv/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConfigMap, newPropagator, SOURCE_LABEL, TARGET_NS_LABEL } from "./controller.ts";
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("configmap-propagator example", () => {
   let client: KubeClient;

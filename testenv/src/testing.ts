@@ -58,3 +58,28 @@ export async function createTestNamespace(prefix = "test"): Promise<string> {
   await kubectl(["wait", "--for=create", "serviceaccount/default", "-n", name, "--timeout=60s"]);
   return name;
 }
+
+/**
+ * Polls `check` every 50 ms until it returns something other than undefined (errors count as "not
+ * yet"), and resolves with that; rejects after `timeoutMs` naming `what` and the last error.
+ */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) {
+      throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

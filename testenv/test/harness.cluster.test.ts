@@ -1,7 +1,7 @@
 // The local control plane itself: it is real (version, RBAC, scheduling, garbage collection), kwok
 // runs pods through their lifecycle with steps one after another, and the test hooks work.
 import { describe, expect, it } from "vitest";
-import { createTestNamespace, kubectl, testEnv } from "../src/testing.ts";
+import { createTestNamespace, eventually, kubectl, testEnv } from "../src/testing.ts";
 import { KUBERNETES_VERSION } from "../src/versions.ts";
 
 interface ContainerState {
@@ -21,22 +21,6 @@ interface PodLike {
 
 async function getJson<T>(args: string[]): Promise<T> {
   return JSON.parse(await kubectl([...args, "-o", "json"])) as T;
-}
-
-/** Polls `check` every 100 ms until it returns a value or the deadline passes. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function podManifest(ns: string, name: string, steps: string[], annotations: Record<string, string> = {}) {
