@@ -28,16 +28,19 @@ export function recordRow(row: ScenarioRow): void {
   process.stderr.write(`\n${formatTable([row])}\n`);
 }
 
+/** Counts are shown as "–" for scenarios without TaskRuns (the decoder fuzzing). */
+const count = (f: (r: ScenarioRow) => number) => (r: ScenarioRow) => (r.taskRuns === 0 ? "–" : String(f(r)));
+
 const COLUMNS: [string, (r: ScenarioRow) => string][] = [
   ["Scenario", (r) => r.scenario],
-  ["TaskRuns", (r) => String(r.taskRuns)],
-  ["Terminal", (r) => String(r.terminal)],
-  ["As expected", (r) => String(r.expected)],
-  ["Duplicate pods", (r) => String(r.duplicates)],
-  ["Missing pods", (r) => String(r.missingPods)],
-  ["Phase regressions", (r) => String(r.regressions)],
-  ["Cache diffs", (r) => String(r.cacheDiffs)],
-  ["Recovery", (r) => r.recovery || "–"],
+  ["TaskRuns", count((r) => r.taskRuns)],
+  ["Terminal", count((r) => r.terminal)],
+  ["As expected", count((r) => r.expected)],
+  ["Duplicate pods", count((r) => r.duplicates)],
+  ["Missing pods", count((r) => r.missingPods)],
+  ["Phase regressions", count((r) => r.regressions)],
+  ["Cache diffs", count((r) => r.cacheDiffs)],
+  ["Recovery / notes", (r) => r.recovery || "–"],
   ["Duration", (r) => `${r.durationS.toFixed(0)} s`],
 ];
 
