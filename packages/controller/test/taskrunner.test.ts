@@ -308,3 +308,30 @@ describe("closeSteps", () => {
     ]);
   });
 });
+
+describe("trimPod", () => {
+  it("keeps what the reconciler reads and drops the rest", async () => {
+    const { trimPod } = await import("../src/taskrunner/corev1.ts");
+    const pod = podWith({
+      phase: "Failed",
+      reason: "DeadlineExceeded",
+      initContainerStatuses: [term("step-one", 0, "2026-01-01T00:00:01Z"), term("step-two", 3, "2026-01-01T00:00:02Z")],
+    });
+    pod.metadata = {
+      ...pod.metadata,
+      namespace: "ns",
+      uid: "u",
+      labels: { a: "b" },
+      annotations: { big: "x".repeat(1000) },
+      ownerReferences: [
+        { apiVersion: "minitask.myorg.dev/v1", kind: "TaskRun", name: "r", uid: "ru", controller: true },
+      ],
+      managedFields: [{ manager: "kubectl" }],
+    };
+    const t = trimPod(pod);
+    expect(t.metadata?.annotations).toBeUndefined();
+    expect(t.metadata?.managedFields).toBeUndefined();
+    expect(t.metadata?.ownerReferences?.[0]?.uid).toBe("ru");
+    expect(outcomeFromPod(t)).toEqual(outcomeFromPod(pod));
+  });
+});

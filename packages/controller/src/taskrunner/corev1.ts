@@ -62,3 +62,41 @@ export interface Pod extends KubeObject {
     containerStatuses?: ContainerStatus[];
   };
 }
+
+/**
+ * The informer transform for our pods: keeps only what the reconciler and the dashboard read (identity,
+ * owner, labels, container names, phase and container states), so 10,000 cached pods stay small.
+ */
+export function trimPod(pod: Pod): Pod {
+  const m = pod.metadata ?? {};
+  const names = (cs: readonly Container[] | undefined) => cs?.map((c) => ({ name: c.name, image: c.image }));
+  const states = (cs: readonly ContainerStatus[] | undefined) =>
+    cs?.map((c) => ({ name: c.name, ...(c.state ? { state: c.state } : {}) }));
+  const s = pod.status;
+  const trimmed: Pod = {
+    metadata: {
+      ...(m.name !== undefined ? { name: m.name } : {}),
+      ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
+      ...(m.uid !== undefined ? { uid: m.uid } : {}),
+      ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
+      ...(m.creationTimestamp !== undefined ? { creationTimestamp: m.creationTimestamp } : {}),
+      ...(m.deletionTimestamp !== undefined ? { deletionTimestamp: m.deletionTimestamp } : {}),
+      ...(m.labels !== undefined ? { labels: m.labels } : {}),
+      ...(m.ownerReferences !== undefined ? { ownerReferences: m.ownerReferences } : {}),
+    },
+    spec: {
+      ...(pod.spec?.initContainers ? { initContainers: names(pod.spec.initContainers) ?? [] } : {}),
+      containers: names(pod.spec?.containers) ?? [],
+    },
+  };
+  if (s) {
+    trimmed.status = {
+      ...(s.phase !== undefined ? { phase: s.phase } : {}),
+      ...(s.reason !== undefined ? { reason: s.reason } : {}),
+      ...(s.message !== undefined ? { message: s.message } : {}),
+      ...(s.initContainerStatuses ? { initContainerStatuses: states(s.initContainerStatuses) ?? [] } : {}),
+      ...(s.containerStatuses ? { containerStatuses: states(s.containerStatuses) ?? [] } : {}),
+    };
+  }
+  return trimmed;
+}

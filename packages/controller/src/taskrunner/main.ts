@@ -19,7 +19,7 @@ import type { Logger } from "../runtime/logging.ts";
 import { createRuntimeMetrics, informerLogger, informerObserver } from "../runtime/metrics.ts";
 import { EndpointServer, parseBindAddress } from "../runtime/server.ts";
 import type { ShutdownSignals } from "../runtime/signals.ts";
-import type { Pod } from "./corev1.ts";
+import { type Pod, trimPod } from "./corev1.ts";
 import { parseDuration } from "./duration.ts";
 import { preflight } from "./preflight.ts";
 import { TaskRunReconciler } from "./reconciler.ts";
@@ -119,6 +119,7 @@ export async function startController(
   const podInformer = factory.forResource<Pod>(builtinResources.pods, {
     labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
   });
+  podInformer.setTransform(trimPod);
   taskRunInformer.addIndexers({
     [TASK_REF_INDEX]: (tr) => (tr.spec?.taskRef ? [`${tr.metadata?.namespace ?? ""}/${tr.spec.taskRef}`] : []),
   });
