@@ -56,6 +56,9 @@ export async function createTestNamespace(prefix = "test"): Promise<string> {
   // Pods are admitted only once the namespace's default ServiceAccount exists (made by the
   // controller manager a moment after the namespace).
   await kubectl(["wait", "--for=create", "serviceaccount/default", "-n", name, "--timeout=60s"]);
+  // The controller manager also publishes kube-root-ca.crt into every namespace; wait for it too, so a
+  // test listing ConfigMaps never races with it.
+  await kubectl(["wait", "--for=create", "configmap/kube-root-ca.crt", "-n", name, "--timeout=60s"]);
   return name;
 }
 
