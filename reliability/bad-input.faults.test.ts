@@ -326,6 +326,7 @@ describe("reliability: bad input", () => {
     }
     const podsByRun = new Map(cases.map((k) => [k.name, k.pods]));
     const row = await closeScenario(s, {
+      label: "8 bad input",
       namespaces: [ns],
       runs,
       podsExpected: (t) => podsByRun.get(t.metadata?.name ?? "") ?? 1,

@@ -1,7 +1,10 @@
 // Scenario 3: cut and half-open connections between the controller and the apiserver, through the
 // suite's TCP proxy (one control plane for the file; each case has its own namespace, proxy, recorder
 // and controller).
-//  - drop: every connection is reset, five times, while TaskRuns are in flight;
+//  - drop: every connection is reset, five times, while TaskRuns are in flight (each time once the
+//    controller watches again);
+//  - paused reset: every connection is reset while the controller is frozen with SIGSTOP (a paused VM or
+//    container); once thawed, it must notice at once;
 //  - stall: every open connection turns half-open for good (bytes accepted, nothing forwarded, in
 //    either direction); new connections work. Nothing tells the controller: its watchdog
 //    (MINITASK_WATCH_IDLE_TIMEOUT, 10 s here instead of the 180 s default) and request timeouts must.
@@ -31,33 +34,43 @@ afterAll(async () => {
 });
 
 /**
- * The time at which every informer of `r` has started a watch beyond `before` (undefined if they have
- * not within `timeoutMs`).
+ * After a fault: a canary TaskRun is created (by the suite, straight to the apiserver); the controller
+ * works again once every informer has started a new watch and the canary's pod exists (the controller
+ * saw the new run through its watch and its create went through). Returns that time, or undefined if it
+ * did not happen within `timeoutMs`.
  */
-async function watchesResumed(
+async function canaryRecovery(
   s: Scenario,
   r: Replica,
+  ns: string,
+  canary: string,
   before: Record<string, number>,
   timeoutMs: number,
 ): Promise<number | undefined> {
+  await s.cluster.createRuns(ns, "hello", 1, { prefix: canary });
+  const podKey = `${ns}/${canary}-0000-pod`;
   const until = Date.now() + timeoutMs;
   const at: Record<string, number> = {};
-  while (Object.keys(at).length < INFORMER_RESOURCES.length && Date.now() < until) {
+  const want = INFORMER_RESOURCES.length + 1;
+  while (Object.keys(at).length < want && Date.now() < until) {
     const now = await informerCounts(s, r, "informer_watches_total");
     for (const res of INFORMER_RESOURCES) {
       if (at[res] === undefined && (now[res] ?? 0) > (before[res] ?? 0)) at[res] = Date.now();
     }
+    if (at.canary === undefined && (s.recorder.pods.get(podKey)?.creates ?? 0) > 0) at.canary = Date.now();
     await new Promise((res) => setTimeout(res, 100));
   }
-  return Object.keys(at).length === INFORMER_RESOURCES.length ? Math.max(...Object.values(at)) : undefined;
+  return Object.keys(at).length === want ? Math.max(...Object.values(at)) : undefined;
 }
 
 /**
- * Bound on resuming the watches after the last of five resets: the reflector's backoff doubles with
- * every failure in a row (0.8 s, 1.6 s, … with up to 100 % jitter, capped at 30 s), so the fifth
- * failure waits 12.8–25.6 s. A hung connection (60 s headers timeout) is well beyond.
+ * Bound on resuming the watches after each of five resets: the reflector's backoff doubles with every
+ * failure (0.8 s, 1.6 s, … with up to 100 % jitter, capped at 30 s; forgotten only after two healthy
+ * minutes), so the later resets may wait up to the 30 s cap. A hung connection (nothing fails until the
+ * 60 s headers timeout) takes longer than this.
  */
-const RESET_RECOVERY_MS = 35_000;
+const RESET_RECOVERY_MS = 45_000;
+const STALL_RECOVERY_MS = 45_000;
 
 describe("reliability: cut and half-open connections", () => {
   it("drop: five resets of every connection mid-run lose, duplicate and regress nothing", async () => {
@@ -72,30 +85,76 @@ describe("reliability: cut and half-open connections", () => {
     const n = runsPerScenario();
     await c.createRuns(ns, "hello", n);
     await recorder.waitFor("a quarter of the pods", () => recorder.podCreations >= n / 4);
+    // Five resets; each waits for the controller to watch again (or gives up after 90 s) before the next.
     let dropped = 0;
-    let before: Record<string, number> = {};
-    let lastDrop = 0;
+    const recoveries: (number | undefined)[] = [];
     for (let i = 0; i < 5; i++) {
-      before = await informerCounts(s, r, "informer_watches_total");
+      const before = await informerCounts(s, r, "informer_watches_total");
       dropped += proxy?.dropAll() ?? 0;
-      lastDrop = Date.now();
-      await new Promise((res) => setTimeout(res, 2_000));
+      const droppedAt = Date.now();
+      const resumedAt = await canaryRecovery(s, r, ns, `canary-${i}`, before, 90_000);
+      recoveries.push(resumedAt === undefined ? undefined : resumedAt - droppedAt);
     }
-    const resumedAt = await watchesResumed(s, r, before, 120_000);
-    const recoveryMs = resumedAt === undefined ? undefined : Math.max(0, resumedAt - lastDrop);
-    const runs = await c.waitAllTerminal(ns, n);
+    const shown = recoveries.map((ms) => (ms === undefined ? "> 90" : (ms / 1000).toFixed(1))).join("/");
+    const worst = Math.max(...recoveries.map((ms) => ms ?? Number.POSITIVE_INFINITY));
+    const runs = await c.waitAllTerminal(ns, n + 5);
     await closeScenario(s, {
+      label: "3a connections: reset ×5",
       namespaces: [ns],
       runs,
-      recovery: `${dropped} conns reset; last reset→watching ${recoveryMs === undefined ? "> 120 s" : secs(recoveryMs)}`,
+      recovery: `5 resets (${dropped} conns); reset→working ${shown} s`,
     });
     expect(dropped).toBeGreaterThanOrEqual(5);
     // Fails today (see docs/reliability.md, "Known problems"): the client negotiates HTTP/2 (undici's
     // default, although `allowH2` is documented as off), and undici does not always notice that the one
     // HTTP/2 connection was reset: every request and watch then hangs until the 60 s headers timeout.
-    expect(recoveryMs, "time from the last reset until every informer watches again").toBeLessThanOrEqual(
-      RESET_RECOVERY_MS,
-    );
+    expect(
+      worst,
+      `time from a reset until every informer watches and the canary has its pod (${shown} s)`,
+    ).toBeLessThanOrEqual(RESET_RECOVERY_MS);
+  });
+
+  it("paused reset: every connection is reset while the controller is frozen (SIGSTOP); it resumes at once", async () => {
+    const s = await openScenario("connections-paused-reset", { cluster, proxy: true });
+    scenarios.push(s);
+    const { recorder, fleet, proxy } = s;
+    const c = s.cluster;
+    const ns = await c.namespace("paused");
+    await c.createTask(ns, "hello", 2);
+    const r = await fleet.start();
+    await fleet.ready(r);
+    const n = runsPerScenario();
+    await c.createRuns(ns, "hello", n);
+    await recorder.waitFor("a quarter of the pods", () => recorder.podCreations >= n / 4);
+    const before = await informerCounts(s, r, "informer_watches_total");
+    const pid = r.proc.child.pid ?? 0;
+    process.kill(pid, "SIGSTOP");
+    let dropped = 0;
+    try {
+      await new Promise((res) => setTimeout(res, 500));
+      dropped = proxy?.dropAll() ?? 0;
+      await new Promise((res) => setTimeout(res, 500));
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    const resumedFrom = Date.now();
+    const resumedAt = await canaryRecovery(s, r, ns, "canary", before, 120_000);
+    const recoveryMs = resumedAt === undefined ? undefined : resumedAt - resumedFrom;
+    // Stuck: record the row as it stands (the invariants fail on the runs left open) rather than wait.
+    const runs = recoveryMs === undefined ? (await c.taskRuns(ns).list()).items : await c.waitAllTerminal(ns, n + 1);
+    await closeScenario(s, {
+      label: "3b connections: reset while paused",
+      namespaces: [ns],
+      runs,
+      recovery: `${dropped} conns reset while frozen; thaw→working ${recoveryMs === undefined ? "> 120 s" : secs(recoveryMs)}`,
+    });
+    expect(dropped).toBeGreaterThan(0);
+    // Fails today (see docs/reliability.md, "Known problems"): with HTTP/2 the reset goes unnoticed and
+    // every request and watch hangs until the 60 s headers timeout. One backoff step (≤ 1.6 s) is expected.
+    expect(
+      recoveryMs,
+      "time from the thaw until every informer watches and the canary has its pod",
+    ).toBeLessThanOrEqual(15_000);
   });
 
   it("stall: half-open connections are abandoned (watchdog, timeouts) and everything completes", async () => {
@@ -119,18 +178,25 @@ describe("reliability: cut and half-open connections", () => {
     proxy?.stall();
     const stalledAt = Date.now();
     proxy?.unstall(); // the connections open now stay stalled for good; new ones work
-    const resumedAt = (await watchesResumed(s, r, before, 180_000)) ?? Number.NaN;
-    expect(resumedAt, "every informer watching again after the stall").not.toBeNaN();
+    const resumedAt = await canaryRecovery(s, r, ns, "canary", before, 180_000);
+    const recoveryMs = resumedAt === undefined ? undefined : resumedAt - stalledAt;
     const errors = await informerCounts(s, r, "informer_watch_errors_total");
-    const runs = await c.waitAllTerminal(ns, n);
+    const runs = recoveryMs === undefined ? (await c.taskRuns(ns).list()).items : await c.waitAllTerminal(ns, n + 1);
     const doneAt = Date.now();
     await closeScenario(s, {
+      label: "3c connections: half-open (stall)",
       namespaces: [ns],
       runs,
-      recovery: `stall→watching ${secs(resumedAt - stalledAt)}; stall→all done ${secs(doneAt - stalledAt)}`,
+      recovery: `stall→working ${recoveryMs === undefined ? "> 180 s" : secs(recoveryMs)}; stall→all done ${secs(doneAt - stalledAt)}`,
     });
     process.stderr.write(
       `stall: ${JSON.stringify(proxy?.stats())}; watch errors ${JSON.stringify(errorsBefore)} → ${JSON.stringify(errors)}\n`,
     );
+    // Watchdog (10 s) + reconcile timeout (15 s) + a backoff step or two: 45 s is generous. Fails today
+    // when the requests' HTTP/2 connection is the one stalled (see docs/reliability.md, "Known problems").
+    expect(
+      recoveryMs,
+      "time from the stall until every informer watches and the canary has its pod",
+    ).toBeLessThanOrEqual(STALL_RECOVERY_MS);
   });
 });

@@ -44,6 +44,7 @@ describe("reliability: controller SIGKILL", () => {
     await creating;
     const runs = await cluster.waitAllTerminal(ns, n);
     await closeScenario(s, {
+      label: "4 controller SIGKILL ×20",
       namespaces: [ns],
       runs,
       recovery:

@@ -89,6 +89,7 @@ describe("reliability: forced relist", () => {
     });
     const runs = await cluster.waitAllTerminal(ns, n);
     const row = await closeScenario(s, {
+      label: "2 forced relist (410)",
       namespaces: [ns],
       runs,
       recovery: `cut→all 3 relisted ${secs(relistedAt - cutAt)}`,

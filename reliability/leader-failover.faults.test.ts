@@ -80,6 +80,7 @@ describe("reliability: leader failover", () => {
     ).toBe(true);
     const max = Math.max(...takeovers);
     await closeScenario(s, {
+      label: "5 leader failover ×5",
       namespaces: [ns],
       runs,
       recovery: `takeover ${takeovers.map((t) => (t / 1000).toFixed(1)).join("/")} s (max ${secs(max)}, target ${secs(TARGET_MS)})`,

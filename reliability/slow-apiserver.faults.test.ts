@@ -33,6 +33,7 @@ describe("reliability: slow apiserver", () => {
     const sum = metricValue(text, "rest_client_request_duration_seconds_sum") ?? 0;
     const meanMs = count > 0 ? (sum / count) * 1000 : 0;
     await closeScenario(s, {
+      label: "7 slow apiserver (+200 ms)",
       namespaces: [ns],
       runs,
       recovery: `+${LATENCY_MS} ms/request (mean ${meanMs.toFixed(0)} ms over ${count}); all done in ${secs(took)}`,

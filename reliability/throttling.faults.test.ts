@@ -40,6 +40,7 @@ describe("reliability: apiserver throttling", () => {
     const errors =
       metricValue(text, "controller_runtime_reconcile_total", { controller: "taskrun", result: "error" }) ?? 0;
     await closeScenario(s, {
+      label: "6 apiserver throttling (429)",
       namespaces: [ns],
       runs,
       recovery: `${throttled} × 429, ${retries} retries, ${errors} failed reconciles; all done in ${(took / 1000).toFixed(1)} s`,

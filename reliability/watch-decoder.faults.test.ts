@@ -132,7 +132,7 @@ let passed = 0;
 
 afterAll(() => {
   recordRow({
-    scenario: "watch-decoder-fuzz",
+    scenario: "9 watch-decoder fuzzing",
     taskRuns: 0,
     terminal: 0,
     expected: 0,

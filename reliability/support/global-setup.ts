@@ -19,7 +19,8 @@ export function teardown(): void {
   const rows = readFileSync(file, "utf8")
     .split("\n")
     .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as ScenarioRow);
+    .map((l) => JSON.parse(l) as ScenarioRow)
+    .sort((a, b) => a.scenario.localeCompare(b.scenario, "en", { numeric: true }));
   const minutes = (Date.now() - startedAt) / 60_000;
   const cpu = cpus();
   const text = [
