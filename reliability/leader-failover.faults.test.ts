@@ -73,20 +73,19 @@ describe("reliability: leader failover", () => {
         `#${r.id}: ${metricValue(text, "controller_runtime_reconcile_total", { controller: "taskrun" }) ?? 0}`,
       );
     }
-    expect(standbys.length).toBeGreaterThan(0);
-    expect(
-      standbys.every((x) => x.endsWith(": 0")),
-      `standby reconciles ${standbys.join(", ")}`,
-    ).toBe(true);
+    const problems: string[] = [];
+    if (standbys.length === 0) problems.push("no standby at the end");
+    if (!standbys.every((x) => x.endsWith(": 0"))) problems.push(`standbys reconciled: ${standbys.join(", ")}`);
+    // The issue's target with a margin for a loaded 2-core machine; the table shows each figure.
+    for (const t of takeovers) if (t > TARGET_MS * 2) problems.push(`takeover ${secs(t)}: over ${secs(TARGET_MS * 2)}`);
     const max = Math.max(...takeovers);
     await closeScenario(s, {
       label: "5 leader failover ×5",
       namespaces: [ns],
       runs,
       recovery: `takeover ${takeovers.map((t) => (t / 1000).toFixed(1)).join("/")} s (max ${secs(max)}, target ${secs(TARGET_MS)})`,
+      problems,
     });
     process.stderr.write(`leader failover: takeovers ${takeovers.join(", ")} ms\n`);
-    // The issue's target with a margin for a loaded 2-core machine; the table shows each figure.
-    for (const t of takeovers) expect(t).toBeLessThanOrEqual(TARGET_MS * 2);
   });
 });

@@ -1,7 +1,7 @@
 // Scenario 7: a slow apiserver. The suite's proxy delays every chunk the controller sends by 200 ms
 // (order kept), so every request — each list, watch, create, status write and lease renewal — takes
 // 200 ms longer. Everything must still complete, with nothing duplicated.
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, it } from "vitest";
 import { runsPerScenario } from "./support/cluster.ts";
 import { metricValue } from "./support/controllers.ts";
 import { closeScenario, openScenario, type Scenario, secs, teardownScenario } from "./support/scenario.ts";
@@ -37,7 +37,7 @@ describe("reliability: slow apiserver", () => {
       namespaces: [ns],
       runs,
       recovery: `+${LATENCY_MS} ms/request (mean ${meanMs.toFixed(0)} ms over ${count}); all done in ${secs(took)}`,
+      problems: meanMs >= LATENCY_MS ? [] : [`mean request time ${meanMs.toFixed(0)} ms: the latency was not applied`],
     });
-    expect(meanMs).toBeGreaterThanOrEqual(LATENCY_MS);
   });
 });

@@ -2,7 +2,7 @@
 // classic inflight limits, so it answers 429 TooManyRequests (with Retry-After) when busy. The
 // controller authenticates as the deploy/ ServiceAccount (the admin certificate is in system:masters,
 // which the inflight limits exempt). It must see 429s, back off, and still finish every run.
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, it } from "vitest";
 import { runsPerScenario } from "./support/cluster.ts";
 import { metricValue } from "./support/controllers.ts";
 import { closeScenario, openScenario, type Scenario, teardownScenario } from "./support/scenario.ts";
@@ -44,7 +44,7 @@ describe("reliability: apiserver throttling", () => {
       namespaces: [ns],
       runs,
       recovery: `${throttled} × 429, ${retries} retries, ${errors} failed reconciles; all done in ${(took / 1000).toFixed(1)} s`,
+      problems: throttled > 0 ? [] : ["the controller never saw a 429: the limits are not tight enough"],
     });
-    expect(throttled).toBeGreaterThan(0);
   });
 });

@@ -33,6 +33,7 @@ const count = (f: (r: ScenarioRow) => number) => (r: ScenarioRow) => (r.taskRuns
 
 const COLUMNS: [string, (r: ScenarioRow) => string][] = [
   ["Scenario", (r) => r.scenario],
+  ["Result", (r) => (r.problems.length ? "FAIL" : "ok")],
   ["TaskRuns", count((r) => r.taskRuns)],
   ["Terminal", count((r) => r.terminal)],
   ["As expected", count((r) => r.expected)],
