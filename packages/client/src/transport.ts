@@ -288,7 +288,11 @@ export class Transport implements AsyncDisposable {
       headersTimeout: o.headersTimeoutMs ?? 60_000,
       bodyTimeout: 0,
       ...(o.connections === undefined ? {} : { connections: o.connections }),
-      ...(o.allowH2 ? { allowH2: true } : {}),
+      // undici ≥ 7 negotiates HTTP/2 unless told not to. We want HTTP/1.1 by default: one connection per
+      // watch, so a reset or stalled connection fails that watch alone and is noticed (with HTTP/2 a
+      // reset of the one shared connection can go unnoticed and hang every request — found by the
+      // reliability suite's connection scenarios).
+      allowH2: o.allowH2 === true,
     };
     // TCP keep-alive probes find half-open connections (a watch would otherwise wait forever).
     const socket = { keepAlive: true, keepAliveInitialDelay: 30_000, timeout: o.connectTimeoutMs ?? 10_000 };
