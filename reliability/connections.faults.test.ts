@@ -104,9 +104,8 @@ describe("reliability: cut and half-open connections", () => {
       namespaces: [ns],
       runs,
       recovery: `5 resets (${dropped} conns); reset→working ${shown} s`,
-      // Fails at times today (see docs/reliability.md, "Known problems"): the client negotiates HTTP/2
-      // (undici's default, although `allowH2` is documented as off), and undici does not always notice
-      // that an HTTP/2 connection was reset: its requests then hang.
+      // Failed at times while the client negotiated HTTP/2 (undici's default): undici does not always
+      // notice that an HTTP/2 connection was reset, and its requests then hang (docs/reliability.md).
       problems: worst > RESET_RECOVERY_MS ? [`reset→working ${shown} s: over ${secs(RESET_RECOVERY_MS)}`] : [],
     });
     expect(dropped).toBeGreaterThanOrEqual(5);
@@ -145,8 +144,8 @@ describe("reliability: cut and half-open connections", () => {
       namespaces: [ns],
       runs,
       recovery: `${dropped} conns reset while frozen; thaw→working ${recoveryMs === undefined ? "> 120 s" : secs(recoveryMs)}`,
-      // Fails today (see docs/reliability.md, "Known problems"): with HTTP/2 the reset goes unnoticed and
-      // the controller hangs for good. One backoff step (≤ 1.6 s) is expected; 15 s is generous.
+      // One backoff step (≤ 1.6 s) is expected; 15 s is generous. Over HTTP/2 the reset went unnoticed
+      // and the controller hung for good (docs/reliability.md).
       problems:
         recoveryMs === undefined || recoveryMs > PAUSED_RECOVERY_MS
           ? [
@@ -188,8 +187,8 @@ describe("reliability: cut and half-open connections", () => {
       namespaces: [ns],
       runs,
       recovery: `stall→working ${recoveryMs === undefined ? "> 180 s" : secs(recoveryMs)}; stall→all done ${secs(doneAt - stalledAt)}`,
-      // Watchdog (10 s) + reconcile timeout (15 s) + a backoff step or two: 45 s is generous. Fails today
-      // when the requests' HTTP/2 connection is among the stalled (see docs/reliability.md, "Known problems").
+      // Watchdog (10 s) + reconcile timeout (15 s) + a backoff step or two: 45 s is generous. Over HTTP/2
+      // this took ≈ 70 s (the requests' shared connection stayed stalled; docs/reliability.md).
       problems:
         recoveryMs === undefined || recoveryMs > STALL_RECOVERY_MS
           ? [

@@ -3,7 +3,7 @@
 // connection (through the suite's proxy) is stalled — it hears nothing — while the world moves on (new
 // TaskRuns, pods progressing), etcd is compacted past everything it has seen, then the stalled connection
 // is cut: each informer must resume from its old resourceVersion, get 410 and relist — losing nothing.
-// (Freezing the controller with SIGSTOP instead hits an HTTP/2 hang, see connections.faults.test.ts.)
+// (Stalling rather than freezing the controller with SIGSTOP: a reset while frozen is scenario 3b.)
 import { afterAll, describe, expect, it } from "vitest";
 import { poll, runsPerScenario } from "./support/cluster.ts";
 import { etcdCompact } from "./support/etcd-recorder.ts";
