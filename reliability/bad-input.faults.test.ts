@@ -6,7 +6,8 @@
 // where the bad part is harmless), or be rejected by the apiserver with a clear message. The controller
 // must never crash, and must not hot-loop: its reconcile count stays flat over a quiet window once every
 // run has settled (30 s here rather than a minute, to keep the suite short).
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isApiError } from "@minitask/client";
 import { afterAll, describe, expect, it } from "vitest";
@@ -18,7 +19,12 @@ import { closeScenario, openScenario, type Scenario, teardownScenario } from "./
 
 let s: Scenario | undefined;
 
-afterAll(() => teardownScenario(s));
+const crdDir = mkdtempSync(join(tmpdir(), "minitask-reliability-crd-"));
+
+afterAll(async () => {
+  await teardownScenario(s);
+  rmSync(crdDir, { recursive: true, force: true });
+});
 
 const QUIET_WINDOW_MS = 30_000;
 const SCRIPT_LIMIT = 131_072; // crds/task.yaml: spec.steps[].script maxLength
@@ -63,7 +69,7 @@ describe("reliability: bad input", () => {
   it("ends every bad TaskRun in a clear reason or rejection, never crashes, never hot-loops", async () => {
     let cluster: Cluster;
     s = await openScenario("bad-input", {
-      crdFiles: [join(CRDS_DIR, "task.yaml"), relaxedTaskRunCrd(process.env.TMPDIR ?? "/tmp")],
+      crdFiles: [join(CRDS_DIR, "task.yaml"), relaxedTaskRunCrd(crdDir)],
     });
     cluster = s.cluster;
     const { fleet } = s;

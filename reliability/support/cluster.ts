@@ -3,7 +3,7 @@
 // every run to end.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -236,6 +236,7 @@ export class Cluster {
   async close(): Promise<void> {
     await this.client.close().catch(() => {});
     await this.cp.stop();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
