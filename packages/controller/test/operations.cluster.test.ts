@@ -1,6 +1,6 @@
 // The controller as an operator runs it: metrics and probes, graceful shutdown, leader election between
 // real processes (SIGKILL and SIGTERM hand-overs), and the deploy/ RBAC with a ServiceAccount token only.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +17,13 @@ const TSK = { group: "minitask.myorg.dev", version: "v1", resource: "tasks", kin
 
 let client: KubeClient;
 const procs: ControllerProcess[] = [];
+const tempDirs: string[] = [];
+/** A temporary folder removed after the file's tests. */
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
 
 beforeAll(async () => {
   await kubectl(["apply", "-f", join(ROOT, "crds")]);
@@ -32,6 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of procs) await p.stop("SIGKILL");
   await client?.close();
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 });
 
 async function start(args: string[], kubeconfig = testEnv().kubeconfig): Promise<ControllerProcess> {
@@ -194,7 +202,7 @@ describe("operating minitask-controller", () => {
       clusters: { cluster: { server: string; "certificate-authority-data": string } }[];
     };
     const cluster = admin.clusters[0]?.cluster;
-    const dir = mkdtempSync(join(tmpdir(), "sa-kubeconfig-"));
+    const dir = tempDir("sa-kubeconfig-");
     const kubeconfig = join(dir, "kubeconfig");
     writeFileSync(
       kubeconfig,
@@ -236,7 +244,7 @@ describe("operating minitask-controller", () => {
     const admin = JSON.parse(await kubectl(["config", "view", "--raw", "-o", "json"])) as {
       clusters: { cluster: unknown }[];
     };
-    const dir = mkdtempSync(join(tmpdir(), "sa-kubeconfig-"));
+    const dir = tempDir("sa-kubeconfig-");
     const kubeconfig = join(dir, "kubeconfig");
     writeFileSync(
       kubeconfig,
@@ -264,7 +272,7 @@ describe("operating minitask-controller", () => {
   });
 
   it("reports an unreachable cluster in one line", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "bad-kubeconfig-"));
+    const dir = tempDir("bad-kubeconfig-");
     const kubeconfig = join(dir, "kubeconfig");
     writeFileSync(
       kubeconfig,
