@@ -62,7 +62,7 @@ async function buildOne(spec: BinarySpec, out: string, logFile: string, env: Nod
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn("go", args, {
       cwd: join(GO_DIR, spec.module),
-      env: { ...env, CGO_ENABLED: "0", GOTOOLCHAIN: "local", GOFLAGS: "-mod=readonly" },
+      env: { ...env, CGO_ENABLED: "0", GOTOOLCHAIN: "local", GOFLAGS: "-mod=readonly -buildvcs=false" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout.pipe(log, { end: false });
