@@ -1,5 +1,7 @@
 // Informers against the shared real control plane: delivery order, late handlers, pagination,
 // bookmarks, watch-list on/off, selectors, big objects, transforms. Each test has its own namespace.
+
+import { setTimeout as delay } from "node:timers/promises";
 import { builtinResources, KubeClient, type KubeObject, type ResourceClient } from "@minitask/client";
 import { createTestNamespace, kubectl, testEnv } from "@minitask/testenv/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -182,15 +184,29 @@ describe("informer against the real apiserver", () => {
       expect(await informer.waitForCacheSync()).toBe(true);
       const rv0 = BigInt(informer.lastSyncResourceVersion());
       // Writes elsewhere move the global resource version; nothing changes in our namespace.
-      const written = await client.resource<ConfigMap>(cm, other).create({ metadata: { name: "elsewhere" } });
+      const elsewhere = client.resource<ConfigMap>(cm, other);
+      const written = await elsewhere.create({ metadata: { name: "elsewhere" } });
       const target = BigInt(written.metadata?.resourceVersion ?? "0");
-      await eventually(
-        () => informer.counters().events.BOOKMARK > 0 && BigInt(informer.lastSyncResourceVersion()) >= target,
-        "a bookmark past the write",
-        // The apiserver decides when to send bookmarks (around each 4–5 s watch's end, once its watch
-        // cache has moved past our RV); on a loaded 2-core machine 20 s was sometimes not enough.
-        60_000,
-      );
+      // kube-apiserver (1.36 cacher) sends a watch its pre-timeout bookmark only if its watch cache has moved
+      // past the last event that watch covered (filtered-out events count), so one write is not enough: a
+      // watch restarted after it starts level with the cache and gets no bookmark. Keep ConfigMaps changing
+      // elsewhere (paced, 4/s) until a bookmark carries us past the first write.
+      let writing = true;
+      const writer = (async () => {
+        for (let i = 0; writing; i++) {
+          await elsewhere.create({ metadata: { name: `tick-${i}` } });
+          await delay(250);
+        }
+      })();
+      try {
+        await eventually(
+          () => informer.counters().events.BOOKMARK > 0 && BigInt(informer.lastSyncResourceVersion()) >= target,
+          "a bookmark past the write",
+        );
+      } finally {
+        writing = false;
+        await writer;
+      }
       expect(BigInt(informer.lastSyncResourceVersion())).toBeGreaterThan(rv0);
       expect(informer.counters().events.ADDED + informer.counters().events.MODIFIED).toBe(0);
       expect(informer.counters().relists).toBe(0);
