@@ -25,7 +25,7 @@ let cp: ControlPlane | undefined;
 let tearingDown = false;
 
 async function teardown(code: number): Promise<never> {
-  if (!tearingDown) {
+  if (!tearingDown && (cp !== undefined || children.length > 0)) {
     tearingDown = true;
     step("tearing down");
     for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
@@ -44,6 +44,7 @@ process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
 
 async function main(): Promise<void> {
+  const dashboardPort = await dashboardPortFromEnv();
   say(bold("Mini Task Runner demo"));
   say(
     dim(
@@ -70,9 +71,6 @@ async function main(): Promise<void> {
   );
 
   step("starting minitask-controller with its dashboard");
-  const dashboardPort = await freePort().then((p) =>
-    process.env.MINITASK_DEMO_DASHBOARD_PORT ? Number(process.env.MINITASK_DEMO_DASHBOARD_PORT) : p,
-  );
   const logFile = join(stateDir, "logs", "minitask-controller.log");
   const logFd = openSync(logFile, "a");
   const controller = spawn(
@@ -142,6 +140,17 @@ async function main(): Promise<void> {
   say();
   say(bold("Running until Ctrl-C …"));
   await new Promise(() => {});
+}
+
+/** MINITASK_DEMO_DASHBOARD_PORT when set (and valid), otherwise a free port. */
+async function dashboardPortFromEnv(): Promise<number> {
+  const raw = process.env.MINITASK_DEMO_DASHBOARD_PORT;
+  if (raw === undefined || raw === "") return freePort();
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`MINITASK_DEMO_DASHBOARD_PORT must be a port number (1-65535), got "${raw}"`);
+  }
+  return port;
 }
 
 main().catch(async (err: unknown) => {

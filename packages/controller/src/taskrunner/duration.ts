@@ -33,15 +33,3 @@ export function parseDuration(text: string): number {
   }
   return total;
 }
-
-/** Formats milliseconds the short way people read them: 850ms, 12s, 3m4s, 1h2m. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return "-";
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${s % 60 ? `${s % 60}s` : ""}`;
-  const h = Math.floor(m / 60);
-  return `${h}h${m % 60 ? `${m % 60}m` : ""}`;
-}
