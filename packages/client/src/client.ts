@@ -1,12 +1,13 @@
 // Typed REST verbs for any group/version/resource, on top of the transport.
 import type { KubeConfig } from "@kubernetes/client-node";
 import {
-  type CredentialProvider,
   type KubeConfigCredentialsOptions,
   kubeConfigCredentials,
   type LoadKubeConfigOptions,
-  loadKubeConfig,
+  type ResolvedKubeConfig,
+  resolveKubeConfig,
 } from "./config.ts";
+import type { CredentialProvider } from "./credentials.ts";
 import { decodeWatchStream, type LineSplitterOptions, type ObjectWatchEvent } from "./decoder.ts";
 import { apiErrorFromStatus, type RequestDescription } from "./errors.ts";
 import type { RetrySetting } from "./retry.ts";
@@ -684,16 +685,23 @@ export class KubeClient implements AsyncDisposable {
     return new KubeClient(transport, { defaultNamespace: options.namespace ?? (ctx?.namespace?.trim() || "default") });
   }
 
+  /** A client for a resolved configuration (see `resolveKubeConfig`). */
+  static fromResolved(resolved: ResolvedKubeConfig, options: KubeClientOptions = {}): KubeClient {
+    return KubeClient.forServer(resolved.server, {
+      ...options,
+      ...(resolved.proxyUrl !== undefined ? { proxyUrl: resolved.proxyUrl } : {}),
+      credentials: resolved.credentials,
+      namespace: options.namespace ?? resolved.namespace,
+    });
+  }
+
   /**
    * Loads the configuration (explicit path, `KUBECONFIG`, in-cluster, `~/.kube/config`; see
-   * `loadKubeConfig`) and creates a client for it.
+   * `selectKubeConfig`) and creates a client for it. Static credentials and the in-cluster service account
+   * are read without importing `@kubernetes/client-node`; see `resolveKubeConfig`.
    */
   static load(options: LoadKubeConfigOptions & KubeClientOptions = {}): KubeClient {
-    const loaded = loadKubeConfig(options);
-    return KubeClient.fromKubeConfig(loaded.kubeConfig, {
-      ...options,
-      namespace: options.namespace ?? loaded.namespace,
-    });
+    return KubeClient.fromResolved(resolveKubeConfig(options), options);
   }
 
   /** Verbs on one resource; pass a namespace for namespaced resources (or none for all namespaces). */

@@ -34,9 +34,7 @@ export { type Clock, sleep, systemClock, type TimerHandle } from "./clock.ts";
 export {
   type Cluster,
   type Context,
-  type CredentialProvider,
-  type Credentials,
-  KubeConfig,
+  type KubeConfig,
   type KubeConfigCredentialsOptions,
   KubeConfigError,
   type KubeConfigSource,
@@ -44,10 +42,17 @@ export {
   type LoadedKubeConfig,
   type LoadKubeConfigOptions,
   loadKubeConfig,
-  staticCredentials,
-  type TlsMaterial,
+  type ResolvedKubeConfig,
+  resolveKubeConfig,
+  selectKubeConfig,
   type User,
 } from "./config.ts";
+export {
+  type CredentialProvider,
+  type Credentials,
+  staticCredentials,
+  type TlsMaterial,
+} from "./credentials.ts";
 export {
   type BookmarkObject,
   DEFAULT_MAX_LINE_BYTES,
@@ -110,6 +115,7 @@ export {
   WatchDecodeError,
   type WatchDecodeErrorKind,
 } from "./errors.ts";
+export type { ConfigSelection } from "./kubeconfig-static.ts";
 export { type RateLimiter, TokenBucket, type TokenBucketOptions } from "./ratelimit.ts";
 export {
   backoffDelay,

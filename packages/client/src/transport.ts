@@ -2,7 +2,7 @@
 // material changes), credentials applied per request, retries, optional rate limiting, metrics hooks.
 import { Agent, type Dispatcher, ProxyAgent, Socks5ProxyAgent } from "undici";
 import { type Clock, sleep, systemClock } from "./clock.ts";
-import type { CredentialProvider, Credentials, TlsMaterial } from "./config.ts";
+import type { CredentialProvider, Credentials, TlsMaterial } from "./credentials.ts";
 import { ApiError, apiErrorFromResponse, IdleTimeoutError, NetworkError, type RequestDescription } from "./errors.ts";
 import { type RateLimiter, TokenBucket } from "./ratelimit.ts";
 import {

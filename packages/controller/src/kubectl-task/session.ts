@@ -53,25 +53,20 @@ export class Session implements AsyncDisposable {
   get api(): Api {
     if (this.#api !== undefined) return this.#api;
     if (this.#modules === undefined) throw new Error("Session.load() was not awaited");
-    const { KubeClient, loadKubeConfig } = this.#modules.client;
+    const { KubeClient, resolveKubeConfig } = this.#modules.client;
     const { Api } = this.#modules.api;
     if (this.#injected !== undefined) {
       this.#api = new Api(this.#injected, this.#opts.namespace || this.#injected.defaultNamespace);
       return this.#api;
     }
-    const loaded = loadKubeConfig({
+    const resolved = resolveKubeConfig({
       kubeconfig: this.#opts.kubeconfig,
       context: this.#opts.context,
       env: this.io.env,
       inCluster: "auto",
     });
-    const kc = loaded.kubeConfig;
-    this.#errorContext = {
-      server: kc.getCurrentCluster()?.server,
-      context: kc.getCurrentContext(),
-    };
-    const client = KubeClient.fromKubeConfig(kc, {
-      namespace: loaded.namespace,
+    this.#errorContext = { server: resolved.server, context: resolved.context };
+    const client = KubeClient.fromResolved(resolved, {
       retry: CLI_RETRY,
       onWarning: (w) => this.term.errLine(this.term.ce.yellow(`Warning: ${w}`)),
     });
