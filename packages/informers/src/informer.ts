@@ -11,6 +11,7 @@ import {
   type Notification,
   type ResourceEventHandler,
 } from "./handlers.ts";
+import { StringInterner } from "./intern.ts";
 import { DeletedFinalStateUnknown } from "./keys.ts";
 import { StreamingListerWatcher } from "./list-stream.ts";
 import {
@@ -112,6 +113,7 @@ export class SharedInformer<T extends KubeObject> implements SharedIndexInformer
   #handlerSeq = 0;
   #handlerErrors = 0;
   #transformErrors = 0;
+  readonly #interner = new StringInterner();
 
   constructor(lw: ListerWatcher<T>, options: SharedIndexInformerOptions<T> = {}) {
     this.#lw = lw;
@@ -324,6 +326,7 @@ export class SharedInformer<T extends KubeObject> implements SharedIndexInformer
         });
       }
     }
+    if (out !== null && typeof out === "object") this.#interner.internMetadata(out);
     if (this.#options.freezeObjects) deepFreeze(out);
     return out as DeepReadonly<T>;
   }
