@@ -212,7 +212,7 @@ async function cachedRss(
   cp: ControlPlane,
   client: KubeClient,
   n: number,
-): Promise<{ taskRuns: number; pods: number; rssMb: number; syncSec: number }> {
+): Promise<{ taskRuns: number; pods: number; rssMb: number; heapUsedMb: number; syncSec: number }> {
   const ns = `bench-cache-${Date.now().toString(36)}`;
   await client.resource(builtinResources.namespaces).create({ metadata: { name: ns } });
   await eventually("default service account", async () => {
@@ -266,11 +266,13 @@ async function cachedRss(
   await new Promise((r) => setTimeout(r, 3000));
   const text = (await httpGet(fresh.metricsPort, "/metrics")).body;
   const rss = metricSum(text, "process_resident_memory_bytes", () => true);
+  const heapUsed = metricSum(text, "nodejs_heap_size_used_bytes", () => true);
   await fresh.stop("SIGTERM");
   return {
     taskRuns: n,
     pods: n,
     rssMb: Math.round((rss / 1024 / 1024) * 10) / 10,
+    heapUsedMb: Math.round((heapUsed / 1024 / 1024) * 10) / 10,
     syncSec: Math.round(syncSec * 100) / 100,
   };
 }
@@ -321,7 +323,7 @@ export async function run(args: string[]): Promise<void> {
       results.push(r);
     }
     const cache = cached > 0 ? await cachedRss(cp, client, cached) : null;
-    if (cache) log(`  cached ${cache.taskRuns} TaskRuns + Pods: RSS ${cache.rssMb} MB (synced in ${cache.syncSec} s)`);
+    if (cache) log(`  cached ${cache.taskRuns} TaskRuns + Pods: RSS ${cache.rssMb} MB, heap used ${cache.heapUsedMb} MB (synced in ${cache.syncSec} s)`);
     const out = {
       benchmark: "controller",
       machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
