@@ -323,7 +323,10 @@ export async function run(args: string[]): Promise<void> {
       results.push(r);
     }
     const cache = cached > 0 ? await cachedRss(cp, client, cached) : null;
-    if (cache) log(`  cached ${cache.taskRuns} TaskRuns + Pods: RSS ${cache.rssMb} MB, heap used ${cache.heapUsedMb} MB (synced in ${cache.syncSec} s)`);
+    if (cache)
+      log(
+        `  cached ${cache.taskRuns} TaskRuns + Pods: RSS ${cache.rssMb} MB, heap used ${cache.heapUsedMb} MB (synced in ${cache.syncSec} s)`,
+      );
     const out = {
       benchmark: "controller",
       machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
