@@ -1,6 +1,7 @@
-// Kubeconfig loading and credentials, through @kubernetes/client-node's `KubeConfig` (which knows the
-// kubeconfig format, exec credential plugins, auth providers and the in-cluster service account), applied
-// to our own undici dispatcher rather than client-node's generated clients.
+// Kubeconfig loading and credentials, applied to our own undici dispatcher rather than client-node's generated
+// clients. Which configuration is used follows kubectl/controller-runtime (`selectKubeConfig`); static ones and
+// the in-cluster service account are read by `kubeconfig-static.ts`, everything else through
+// @kubernetes/client-node's `KubeConfig` (exec credential plugins, auth providers, …), imported only then.
 import fs from "node:fs";
 import type https from "node:https";
 import { createRequire } from "node:module";
