@@ -525,25 +525,19 @@ export class Reflector<T extends KubeObject> {
               guard?.stop();
               guard = undefined;
               const rv = event.object.metadata.resourceVersion ?? this.#lastSyncRV;
-              const items = [...initial.values()];
+              // In helpers, and the map emptied: this async function stays suspended for the rest of the
+              // watch, and V8 keeps whatever its registers last held — a local array of the initial
+              // objects stayed reachable for the whole watch (measured: 10,000 untrimmed pods, ~50 MB,
+              // behind a transform that builds new objects).
+              this.#replaceWithInitial(initial, rv);
               initial = undefined;
-              this.#rvUnavailable = false;
-              this.counters.watchListsCompleted++;
-              this.counters.lastListTime = Date.now();
-              this.#sink.replace(items, rv);
-              this.#lastSyncRV = rv;
               this.#syncedByThisStream = true;
               this.#backoff.healthy();
               this.#markSynced(rv);
             }
             continue;
           }
-          const obj = this.#check(event);
-          if (obj === undefined) continue;
-          this.#count(event.type);
-          const key = objectKey(obj);
-          if (event.type === "DELETED") initial.delete(key);
-          else initial.set(key, obj);
+          this.#collectInitial(initial, event);
           continue;
         }
         this.#apply(event);
@@ -565,6 +559,27 @@ export class Reflector<T extends KubeObject> {
       guard?.stop();
       stream.close();
     }
+  }
+
+  /** One initial event of a watch-list (in a helper for the same reason as `#replaceWithInitial`). */
+  #collectInitial(initial: Map<string, T>, event: ObjectWatchEvent<T>): void {
+    const obj = this.#check(event);
+    if (obj === undefined) return;
+    this.#count(event.type);
+    const key = objectKey(obj);
+    if (event.type === "DELETED") initial.delete(key);
+    else initial.set(key, obj);
+  }
+
+  /** The end of a watch-list's initial events: the collected objects replace the cache's contents. */
+  #replaceWithInitial(initial: Map<string, T>, rv: string): void {
+    const items = [...initial.values()];
+    initial.clear();
+    this.#rvUnavailable = false;
+    this.counters.watchListsCompleted++;
+    this.counters.lastListTime = Date.now();
+    this.#sink.replace(items, rv);
+    this.#lastSyncRV = rv;
   }
 
   #apply(event: ObjectWatchEvent<T>): void {

@@ -1,6 +1,9 @@
 // The reflector against a local fake apiserver, for what a real server will not do on demand:
 // malformed streams, wrong object kinds, silent connections, error statuses, watch-list quirks.
 // Every scenario must recover (never crash, never stop) and end with the cache equal to the server.
+
+import v8 from "node:v8";
+import vm from "node:vm";
 import {
   IdleTimeoutError,
   isGone,
@@ -319,6 +322,34 @@ describe("watch-list against a fake server", () => {
     await informer.handlersIdle();
     expect(rec.events.filter((e) => e.type === "add" && e.initial)).toHaveLength(5);
     expect(errors).toEqual([]);
+  });
+
+  it("lets the initial objects go once they are in the cache, while the watch stays open", async () => {
+    // A transform that builds new objects (as the controller's pod trimming does): the objects as decoded
+    // must become garbage after the replace, not stay reachable from the suspended watch loop.
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as () => void;
+    const decoded: WeakRef<ConfigMap>[] = [];
+    const { informer } = start({
+      watchList: true,
+      transform: (o) => {
+        decoded.push(new WeakRef(o));
+        return { metadata: { ...o.metadata }, ...(o.data ? { data: { ...o.data } } : {}) } as ConfigMap;
+      },
+    });
+    expect(await informer.waitForCacheSync()).toBe(true);
+    expect(decoded).toHaveLength(5);
+    await eventually(
+      async () => {
+        await new Promise((r) => setImmediate(r));
+        gc();
+        return decoded.every((r) => r.deref() === undefined);
+      },
+      "the decoded initial objects to be collected",
+      3_000,
+    );
+    expect(fake.watcherCount).toBe(1);
+    expect(informer.getStore().list()).toHaveLength(5);
   });
 
   it("falls back to list+watch when the server rejects watch-list, and stays there in auto mode", async () => {
