@@ -261,7 +261,8 @@ export class SharedInformer<T extends KubeObject> implements SharedIndexInformer
     if (this.#started) throw new Error("the informer can run only once");
     this.#started = true;
     const sink: ReflectorSink<T> = {
-      replace: (items, rv) => this.#onReplace(items, rv),
+      replace: (items, rv, prepared) => this.#onReplace(items, rv, prepared === true),
+      prepare: (obj) => this.#prepare(obj) as T,
       added: (obj) => this.#onUpsert(obj),
       modified: (obj) => this.#onUpsert(obj),
       deleted: (obj) => this.#onDelete(obj),
@@ -331,9 +332,13 @@ export class SharedInformer<T extends KubeObject> implements SharedIndexInformer
     return out as DeepReadonly<T>;
   }
 
-  #onReplace(items: T[], _rv: string): void {
-    const prepared: DeepReadonly<T>[] = new Array(items.length);
-    for (let i = 0; i < items.length; i++) prepared[i] = this.#prepare(items[i]!);
+  #onReplace(items: T[], _rv: string, alreadyPrepared: boolean): void {
+    let prepared: DeepReadonly<T>[];
+    if (alreadyPrepared) prepared = items as DeepReadonly<T>[];
+    else {
+      prepared = new Array(items.length);
+      for (let i = 0; i < items.length; i++) prepared[i] = this.#prepare(items[i]!);
+    }
     const initial = !this.#synced;
     const changes = this.#cache.replace(prepared);
     for (const c of changes) this.#distributeChange(c, initial, true);

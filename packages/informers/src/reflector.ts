@@ -44,8 +44,17 @@ export interface ListerWatcher<T> {
 
 /** Where the reflector puts what it learns (the informer). Calls happen in arrival order. */
 export interface ReflectorSink<T> {
-  /** The complete state as of `resourceVersion` (after a list, or a watch-list's initial events). */
-  replace(items: T[], resourceVersion: string): void;
+  /**
+   * The complete state as of `resourceVersion` (after a list, or a watch-list's initial events).
+   * `prepared`: the items already went through `prepare`.
+   */
+  replace(items: T[], resourceVersion: string, prepared?: boolean): void;
+  /**
+   * What the sink does to each object before keeping it (the informer's transform). When present, a
+   * watch-list's initial events are prepared as they arrive, so that only prepared objects accumulate
+   * until the initial-events-end bookmark rather than every object as decoded.
+   */
+  prepare?(obj: T): T;
   added(obj: T): void;
   modified(obj: T): void;
   deleted(obj: T): void;
@@ -568,7 +577,7 @@ export class Reflector<T extends KubeObject> {
     this.#count(event.type);
     const key = objectKey(obj);
     if (event.type === "DELETED") initial.delete(key);
-    else initial.set(key, obj);
+    else initial.set(key, this.#sink.prepare ? this.#sink.prepare(obj) : obj);
   }
 
   /** The end of a watch-list's initial events: the collected objects replace the cache's contents. */
@@ -578,7 +587,7 @@ export class Reflector<T extends KubeObject> {
     this.#rvUnavailable = false;
     this.counters.watchListsCompleted++;
     this.counters.lastListTime = Date.now();
-    this.#sink.replace(items, rv);
+    this.#sink.replace(items, rv, this.#sink.prepare !== undefined);
     this.#lastSyncRV = rv;
   }
 
