@@ -24,4 +24,5 @@ COPY --from=build /src/packages/informers/dist ./packages/informers/dist
 COPY --from=build /src/packages/controller/package.json ./packages/controller/package.json
 COPY --from=build /src/packages/controller/dist ./packages/controller/dist
 USER 65532:65532
-ENTRYPOINT ["/nodejs/bin/node", "/app/packages/controller/dist/cli/minitask-controller.js"]
+# --max-semi-space-size=4: see deploy/deployment.yaml (which also caps the old space).
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "/app/packages/controller/dist/cli/minitask-controller.js"]

@@ -5,7 +5,7 @@
 // TaskRun-created → Pod-created latency (p50/p99), the time until all Succeeded, the controller's API
 // writes per TaskRun (from its rest_client_requests_total metric) and its RSS at the end. With
 // `--cached N` it also measures the controller's RSS with N finished TaskRuns and their Pods cached.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +17,17 @@ import {
   httpGet,
   startControllerProcess,
 } from "../../packages/controller/test/support/controller-process.ts";
+
+/**
+ * The V8 settings the controller is deployed with (`NODE_OPTIONS` in deploy/deployment.yaml), so that the
+ * RSS measured here is the deployed one.
+ */
+const DEPLOYED_ENV = ((): Record<string, string> => {
+  const file = fileURLToPath(new URL("../../deploy/deployment.yaml", import.meta.url));
+  const m = /name: NODE_OPTIONS, value: "([^"]*)"/.exec(readFileSync(file, "utf8"));
+  if (m === null) throw new Error(`no NODE_OPTIONS in ${file}`);
+  return { NODE_OPTIONS: m[1] as string };
+})();
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TR = { group: "minitask.myorg.dev", version: "v1", resource: "taskruns", kind: "TaskRun", namespaced: true };
@@ -127,7 +138,7 @@ async function runOnce(
   const ctrl: ControllerProcess = await startControllerProcess(
     cp.kubeconfig,
     [`--workers=${workers}`, `--namespace=${ns}`, "--log-level=warn"],
-    { compiled: true },
+    { compiled: true, env: DEPLOYED_ENV },
   );
   await eventually("controller ready", async () =>
     (await httpGet(ctrl.healthPort, "/readyz")).status === 200 ? true : undefined,
@@ -229,6 +240,7 @@ async function cachedRss(
     ["--workers=16", `--namespace=${ns}`, "--log-level=warn"],
     {
       compiled: true,
+      env: DEPLOYED_ENV,
     },
   );
   const batch = 200;
@@ -256,6 +268,7 @@ async function cachedRss(
   const t0 = performance.now();
   const fresh = await startControllerProcess(cp.kubeconfig, ["--workers=4", `--namespace=${ns}`, "--log-level=warn"], {
     compiled: true,
+    env: DEPLOYED_ENV,
   });
   await eventually(
     "fresh controller ready",

@@ -23,7 +23,7 @@ export interface ControllerProcess {
 export async function startControllerProcess(
   kubeconfig: string,
   extraArgs: readonly string[] = [],
-  options: { readonly compiled?: boolean } = {},
+  options: { readonly compiled?: boolean; readonly env?: Readonly<Record<string, string>> } = {},
 ): Promise<ControllerProcess> {
   const [metricsPort, healthPort] = [await freePort(), await freePort()];
   const child = spawn(
@@ -39,7 +39,7 @@ export async function startControllerProcess(
       "--log-level=debug",
       ...extraArgs,
     ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", ...options.env } },
   );
   let out = "";
   child.stdout?.on("data", (d: Buffer) => {
