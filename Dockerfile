@@ -8,8 +8,8 @@ COPY testenv/package.json ./testenv/package.json
 COPY codegen/package.json ./codegen/package.json
 RUN npm ci --no-audit --no-fund
 RUN npm run build
-# Production dependencies of the controller only.
-RUN npm prune --omit=dev --workspace @minitask/controller --include-workspace-root=false
+# Production dependencies of the task runner only.
+RUN npm prune --omit=dev --workspace @minitask/taskrunner --include-workspace-root=false
 
 FROM gcr.io/distroless/nodejs24-debian12:nonroot
 WORKDIR /app
@@ -23,6 +23,8 @@ COPY --from=build /src/packages/informers/package.json ./packages/informers/pack
 COPY --from=build /src/packages/informers/dist ./packages/informers/dist
 COPY --from=build /src/packages/controller/package.json ./packages/controller/package.json
 COPY --from=build /src/packages/controller/dist ./packages/controller/dist
+COPY --from=build /src/packages/taskrunner/package.json ./packages/taskrunner/package.json
+COPY --from=build /src/packages/taskrunner/dist ./packages/taskrunner/dist
 USER 65532:65532
 # --max-semi-space-size=4: see deploy/deployment.yaml (which also caps the old space).
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "/app/packages/controller/dist/cli/minitask-controller.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "/app/packages/taskrunner/dist/cli/minitask-controller.js"]

@@ -1,8 +1,9 @@
 // Scenario 4: the controller is SIGKILLed at random moments, 20 times, and restarted each time, while
 // TaskRuns keep arriving: kills land during start-up, cache sync, pod creation and status writes. The
 // moments come from a seeded PRNG (RELIABILITY_SEED replays a run).
+
+import { httpGet } from "@minitask/taskrunner/testing";
 import { afterAll, describe, expect, it } from "vitest";
-import { httpGet } from "../packages/controller/test/support/controller-process.ts";
 import { runsPerScenario, seed, seededRandom } from "./support/cluster.ts";
 import { closeScenario, openScenario, type Scenario, secs, teardownScenario } from "./support/scenario.ts";
 

@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     [
       "--conditions=minitask-source",
       "--disable-warning=ExperimentalWarning",
-      join(ROOT, "packages/controller/src/cli/minitask-controller.ts"),
+      join(ROOT, "packages/taskrunner/src/cli/minitask-controller.ts"),
       ...kc,
       "--metrics-bind-address=127.0.0.1:0",
       "--health-probe-bind-address=127.0.0.1:0",
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   });
 
   step("kubectl task start hello --follow");
-  const plugin = join(ROOT, "packages/controller/bin/kubectl-task.js");
+  const plugin = join(ROOT, "packages/taskrunner/bin/kubectl-task.js");
   const run = spawn(process.execPath, [plugin, "start", "hello", "--follow", ...kc, "-n", "default"], {
     stdio: ["ignore", "inherit", "inherit"],
   });
@@ -126,8 +126,8 @@ async function main(): Promise<void> {
   say(`  dashboard        ${dashboard}`);
   say(`  kubeconfig       export KUBECONFIG=${cp.kubeconfig}`);
   say(`  kubectl          ${kubectl}`);
-  say(`  the plugin       PATH="${join(ROOT, "packages/controller/bin")}:$PATH" kubectl task runs`);
-  say(`                   (or: npm link -w @minitask/controller, then: kubectl task start hello -f)`);
+  say(`  the plugin       PATH="${join(ROOT, "packages/taskrunner/bin")}:$PATH" kubectl task runs`);
+  say(`                   (or: npm link -w @minitask/taskrunner, then: kubectl task start hello -f)`);
   say(`  more examples    kubectl apply -f examples/tasks/ && kubectl create -f examples/taskruns/greet-run.yaml`);
   say(`  controller log   ${logFile}`);
   say();

@@ -6,7 +6,7 @@
 //   no-check      a deliberately partial fragment: not checked (keep these few)
 //   group=NAME    blocks of one file with the same group are checked as one module, in order (a walk-through)
 //   at=DIR        check the block as if it lived in DIR (relative to the repository): its relative imports are
-//                 rebased, e.g. `./generated/…` with at=packages/controller/src
+//                 rebased, e.g. `./generated/…` with at=packages/taskrunner/src
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
@@ -150,7 +150,7 @@ describe("docs code samples", () => {
       "```sh",
       "echo hi",
       "```",
-      "```ts group=a at=packages/controller/src",
+      "```ts group=a at=packages/taskrunner/src",
       "export { x };",
       "```",
       "```typescript",
@@ -171,8 +171,8 @@ describe("docs code samples", () => {
       ["x.md:15", 1],
     ]);
     expect(k.map((b) => b.line)).toEqual([6]);
-    expect(rebaseImports('import { a } from "./generated/x.ts";', join(ROOT, "packages/controller/src"), ROOT)).toBe(
-      'import { a } from "./packages/controller/src/generated/x.ts";',
+    expect(rebaseImports('import { a } from "./generated/x.ts";', join(ROOT, "packages/taskrunner/src"), ROOT)).toBe(
+      'import { a } from "./packages/taskrunner/src/generated/x.ts";',
     );
   });
 

@@ -10,13 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { builtinResources, KubeClient, type KubeObject } from "@minitask/client";
+import { type ControllerProcess, httpGet, startControllerProcess } from "@minitask/taskrunner/testing";
 import { ControlPlane } from "@minitask/testenv";
-import {
-  type ControllerProcess,
-  eventually,
-  httpGet,
-  startControllerProcess,
-} from "../../packages/controller/test/support/controller-process.ts";
+import { eventually } from "@minitask/testenv/testing";
 
 /**
  * The V8 settings the controller is deployed with (`NODE_OPTIONS` in deploy/deployment.yaml), so that the

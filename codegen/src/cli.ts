@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // minitask-codegen: CRD manifests (or CRDs on a cluster) → typed models, clients, listers and informers.
 //
-//   npm run codegen                         regenerate packages/controller/src/generated from crds/
+//   npm run codegen                         regenerate packages/taskrunner/src/generated from crds/
 //   npm run codegen -- --check              exit 1 (listing the files) when the generated code is stale
 //   npm run codegen -- a.yaml --out DIR     other inputs / output folder
 //   npm run codegen -- --from-cluster tasks.minitask.myorg.dev --out DIR
@@ -19,7 +19,7 @@ import { displayPath, expandInputs, type InputDocument, readManifestFile } from 
 import { apply, plan } from "./write.ts";
 
 export const DEFAULT_INPUT = "crds";
-export const DEFAULT_OUT = "packages/controller/src/generated";
+export const DEFAULT_OUT = "packages/taskrunner/src/generated";
 
 export interface CliIo {
   readonly stdout: (text: string) => void;

@@ -8,11 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { builtinResources, KubeClient } from "@minitask/client";
+import { builtinResources, KubeClient, type KubeObject } from "@minitask/client";
+import type { Task, TaskRun } from "@minitask/taskrunner";
 import { ControlPlane } from "@minitask/testenv";
 import { parse, stringify } from "yaml";
-import type { Pod } from "../../packages/controller/src/taskrunner/corev1.ts";
-import type { Task, TaskRun } from "../../packages/controller/src/taskrunner/types.ts";
 
 const run = promisify(execFile);
 
@@ -144,7 +143,7 @@ export class Cluster {
   }
 
   pods(ns?: string) {
-    const r = this.client.resource<Pod>(builtinResources.pods);
+    const r = this.client.resource<KubeObject>(builtinResources.pods);
     return ns === undefined ? r : r.inNamespace(ns);
   }
 

@@ -1,11 +1,7 @@
 // The minitask-controller processes of a scenario (the real binary, through the cluster tests' helper):
 // started with the debug cache view on, killed on purpose or stopped with SIGTERM at the end; every
 // exit that the scenario did not cause, and every unhandled rejection, is a failure.
-import {
-  type ControllerProcess,
-  httpGet,
-  startControllerProcess,
-} from "../../packages/controller/test/support/controller-process.ts";
+import { type ControllerProcess, httpGet, startControllerProcess } from "@minitask/taskrunner/testing";
 import { poll } from "./cluster.ts";
 
 export interface Replica {

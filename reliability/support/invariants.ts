@@ -7,7 +7,7 @@
 //  4. every informer cache of every live controller equals a fresh list from the apiserver
 //     (`/debug/caches`: keys and resource versions);
 //  5. no controller exited unless the scenario killed it; SIGTERM exits 0; no unhandled rejection.
-import type { TaskRun } from "../../packages/controller/src/taskrunner/types.ts";
+import type { TaskRun } from "@minitask/taskrunner";
 import type { Cluster } from "./cluster.ts";
 import { TERMINAL } from "./cluster.ts";
 import type { Fleet } from "./controllers.ts";

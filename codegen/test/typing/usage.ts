@@ -12,7 +12,7 @@ import {
   TaskRunResource,
   type TaskRunStatusPhase,
   taskRunClient,
-} from "../../../packages/controller/src/generated/minitask.myorg.dev/v1/index.ts";
+} from "../../../packages/taskrunner/src/generated/minitask.myorg.dev/v1/index.ts";
 import {
   isWidget,
   type ReadonlyWidget,

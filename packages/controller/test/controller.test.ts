@@ -1,8 +1,8 @@
 import { newItemExponentialFailureRateLimiter, newRateLimitingQueue } from "@minitask/workqueue";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { Controller, type ReconcileFunc } from "../src/runtime/controller.ts";
-import { createRuntimeMetrics } from "../src/runtime/metrics.ts";
+import { Controller, type ReconcileFunc } from "../src/controller.ts";
+import { createRuntimeMetrics } from "../src/metrics.ts";
 
 /** Polls until `cond` holds (deadline 10 s). */
 async function until(cond: () => boolean, what = "condition"): Promise<void> {

@@ -1,7 +1,7 @@
 import { Counter, Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import { EndpointServer, parseBindAddress } from "../src/runtime/server.ts";
-import { handleShutdownSignals } from "../src/runtime/signals.ts";
+import { EndpointServer, parseBindAddress } from "../src/server.ts";
+import { handleShutdownSignals } from "../src/signals.ts";
 
 describe("parseBindAddress", () => {
   it("understands Go-style addresses", () => {

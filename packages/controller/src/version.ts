@@ -1,2 +1,0 @@
-/** The version of the minitask controller package (kept in step with package.json). */
-export const VERSION = "0.1.0";

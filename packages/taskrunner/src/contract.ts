@@ -1,0 +1,108 @@
+// The contract of Mini Task Runner, in one place: what the controller writes and the plugin and the
+// dashboard read. The API group and kinds, the labels and annotations on the pods the controller makes,
+// the step container-name prefix, the status shapes (derived from the generated models by indexed
+// access, so this file never restates the schema) and the reasons users and tools match on.
+import { createHash } from "node:crypto";
+import type { DeepReadonly } from "@minitask/client";
+import {
+  type Task,
+  TaskResource,
+  type TaskRun,
+  TaskRunApiVersion,
+  TaskRunKind,
+  TaskRunResource,
+} from "./generated/minitask.myorg.dev/v1/index.ts";
+
+export type { Task, TaskRun };
+export { TaskResource, TaskRunApiVersion, TaskRunKind, TaskRunResource };
+export type TaskSpec = NonNullable<Task["spec"]>;
+export type Step = NonNullable<TaskSpec["steps"]>[number];
+export type ParamSpec = NonNullable<TaskSpec["params"]>[number];
+export type TaskRunSpec = NonNullable<TaskRun["spec"]>;
+export type ParamValue = NonNullable<TaskRunSpec["params"]>[number];
+export type TaskRunStatus = NonNullable<TaskRun["status"]>;
+export type StepStatus = NonNullable<TaskRunStatus["steps"]>[number];
+export type StepState = StepStatus["state"];
+export type Phase = NonNullable<TaskRunStatus["phase"]>;
+export type Condition = NonNullable<TaskRunStatus["conditions"]>[number];
+
+export type ReadonlyTask = DeepReadonly<Task>;
+export type ReadonlyTaskRun = DeepReadonly<TaskRun>;
+
+/** The API group of Task and TaskRun. */
+export const GROUP: string = TaskRunResource.group;
+/** The API version of Task and TaskRun. */
+export const VERSION: string = TaskRunResource.version;
+
+/** Label on a run's pod: the TaskRun's name. */
+export const LABEL_TASKRUN = `${GROUP}/taskrun`;
+/** Label on a run's pod and on runs started by the plugin: the Task's name. */
+export const LABEL_TASK = `${GROUP}/task`;
+/** Label on every pod the controller makes; its pod informer selects on it. */
+export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
+/** The value of {@link LABEL_MANAGED_BY}. */
+export const MANAGED_BY = "minitask-controller";
+/** Annotations of a TaskRun that are not copied onto its pod. */
+export const ANNOTATIONS_NOT_COPIED: ReadonlySet<string> = new Set([
+  "kubectl.kubernetes.io/last-applied-configuration",
+]);
+/** A step's container is named `step-<step name>`, as Tekton does. */
+export const STEP_CONTAINER_PREFIX = "step-";
+
+/** The container name of a step. */
+export function stepContainerName(step: string): string {
+  return `${STEP_CONTAINER_PREFIX}${step}`;
+}
+
+const MAX_NAME = 63;
+
+/** `<base><suffix>`, with `base` cut and a hash of the full base inserted when the result would exceed 63. */
+export function boundedName(base: string, suffix = "", max: number = MAX_NAME): string {
+  if (base.length + suffix.length <= max) return `${base}${suffix}`;
+  const keep = max - suffix.length - 9;
+  const hash = createHash("sha256").update(base).digest("hex").slice(0, 8);
+  return `${base.slice(0, keep).replace(/[-.]+$/, "")}-${hash}${suffix}`;
+}
+
+/**
+ * The pod of a TaskRun: `<taskrun>-pod` (the original's name), shortened with a hash when too long.
+ * Deterministic, so a retried or restarted reconcile can never make a second pod.
+ */
+export function podNameFor(taskRunName: string): string {
+  return boundedName(taskRunName, "-pod");
+}
+
+/** A label value (≤ 63 chars) that identifies `value`, hash-shortened when needed. */
+export function labelValue(value: string): string {
+  return boundedName(value, "");
+}
+
+/** Whether a phase is final (a finished run never changes again). */
+export function isTerminal(phase: string | undefined): phase is "Succeeded" | "Failed" {
+  return phase === "Succeeded" || phase === "Failed";
+}
+
+/** Whether the run has finished (Succeeded or Failed). */
+export function isFinished(run: { readonly status?: { readonly phase?: string } | undefined }): boolean {
+  return isTerminal(run.status?.phase);
+}
+
+/** Reasons written to TaskRun status (CamelCase, stable: users and tools match on them). */
+export const Reasons = {
+  Pending: "Pending",
+  Running: "Running",
+  Succeeded: "Succeeded",
+  TaskNotFound: "TaskNotFound",
+  InvalidParams: "InvalidParams",
+  InvalidTimeout: "InvalidTimeout",
+  PodCreationFailed: "PodCreationFailed",
+  StepFailed: "StepFailed",
+  TimedOut: "TimedOut",
+  Cancelled: "Cancelled",
+  PodDeleted: "PodDeleted",
+  PodFailed: "PodFailed",
+  ImagePullFailed: "ImagePullFailed",
+  ImagePullBackOff: "ImagePullBackOff",
+} as const;
+/** One of {@link Reasons}. */
+export type Reason = (typeof Reasons)[keyof typeof Reasons];

@@ -1,0 +1,78 @@
+// `-p NAME=VALUE` parsing and the check of a run's params against its Task, before anything is created.
+import type { Task } from "../contract.ts";
+import type { RunParam, TaskParam } from "./api.ts";
+import { CliError } from "./errors.ts";
+
+/** Parses repeated `-p NAME=VALUE` flags (the value may contain `=`; a repeated name is an error). */
+export function parseParamFlags(flags: readonly string[]): RunParam[] {
+  const out: RunParam[] = [];
+  for (const flag of flags) {
+    const eq = flag.indexOf("=");
+    if (eq <= 0) throw new CliError(`invalid param "${flag}": expected NAME=VALUE`);
+    const name = flag.slice(0, eq);
+    if (out.some((p) => p.name === name)) throw new CliError(`param "${name}" is given more than once`);
+    out.push({ name, value: flag.slice(eq + 1) });
+  }
+  return out;
+}
+
+/** `name (required)`, `greeting (default "hello")`. */
+function describeParam(p: TaskParam): string {
+  return p.default === undefined ? `${p.name} (required)` : `${p.name} (default ${JSON.stringify(p.default)})`;
+}
+
+/** What the task expects, for messages: `it takes: a (required), b (default "x")` or `it takes no params`. */
+export function expectedParams(task: Task): string {
+  const params = task.spec?.params ?? [];
+  if (params.length === 0) return "it takes no params";
+  return `it takes: ${params.map(describeParam).join(", ")}`;
+}
+
+export interface ParamCheck {
+  readonly unknown: readonly string[];
+  readonly missing: readonly string[];
+}
+
+export function checkParams(task: Task, given: readonly RunParam[]): ParamCheck {
+  const declared = task.spec?.params ?? [];
+  const names = new Set(declared.map((p) => p.name));
+  const givenNames = new Set(given.map((p) => p.name));
+  return {
+    unknown: given.map((p) => p.name).filter((n) => !names.has(n)),
+    missing: declared.filter((p) => p.default === undefined && !givenNames.has(p.name)).map((p) => p.name),
+  };
+}
+
+/** Throws the one-line error for params that do not match the task. */
+export function validateParams(task: Task, given: readonly RunParam[]): void {
+  const { unknown, missing } = checkParams(task, given);
+  if (unknown.length === 0 && missing.length === 0) return;
+  const quote = (ns: readonly string[]) => ns.map((n) => `"${n}"`).join(", ");
+  const problems: string[] = [];
+  if (unknown.length > 0) problems.push(`unknown param${unknown.length > 1 ? "s" : ""} ${quote(unknown)}`);
+  if (missing.length > 0) problems.push(`missing required param${missing.length > 1 ? "s" : ""} ${quote(missing)}`);
+  const name = task.metadata?.name ?? "";
+  throw new CliError(
+    `task "${name}": ${problems.join(" and ")}; ${expectedParams(task)} (set them with -p NAME=VALUE)`,
+  );
+}
+
+/** Go durations as `spec.timeout` accepts them (`90s`, `1h30m`, `0` for none). */
+const DURATION = /^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$/;
+
+export function validateTimeout(timeout: string): void {
+  if (!DURATION.test(timeout)) {
+    throw new CliError(`invalid --timeout "${timeout}": expected a duration such as 90s, 10m or 1h30m (0 for none)`);
+  }
+}
+
+/** `k=v` annotations. */
+export function parseAnnotations(flags: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const flag of flags) {
+    const eq = flag.indexOf("=");
+    if (eq <= 0) throw new CliError(`invalid annotation "${flag}": expected KEY=VALUE`);
+    out[flag.slice(0, eq)] = flag.slice(eq + 1);
+  }
+  return out;
+}

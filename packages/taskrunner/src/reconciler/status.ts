@@ -1,0 +1,243 @@
+// Pure status computation: from a TaskRun and its Pod to the TaskRun status the controller writes.
+// Phases only move forward (Pending → Running → Succeeded | Failed) and a finished run never changes.
+import type { DeepReadonly } from "@minitask/client";
+import {
+  type Condition,
+  isTerminal,
+  type Phase,
+  type ReadonlyTaskRun,
+  Reasons,
+  STEP_CONTAINER_PREFIX,
+  type StepStatus,
+  type TaskRunStatus,
+} from "../contract.ts";
+import type { ContainerStatus, Pod } from "./corev1.ts";
+
+const RANK: Record<Phase, number> = { Pending: 0, Running: 1, Succeeded: 2, Failed: 2 };
+const ROUTINE_WAITING = new Set(["PodInitializing", "ContainerCreating"]);
+const IMAGE_PULL_REASONS = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"]);
+
+export { isTerminal };
+
+/** What the pod says about the run. */
+export interface PodOutcome {
+  readonly phase: Phase;
+  readonly reason: string;
+  readonly message: string;
+  readonly steps: StepStatus[];
+  readonly startTime?: string;
+  readonly finishTime?: string;
+  /** The pod is stuck pulling an image (since `pullSince` = pod creation). */
+  readonly imagePullError?: { step: string; message: string };
+}
+
+function stepFromContainer(container: string, cs: DeepReadonly<ContainerStatus> | undefined): StepStatus {
+  const name = container.startsWith(STEP_CONTAINER_PREFIX) ? container.slice(STEP_CONTAINER_PREFIX.length) : container;
+  const st = cs?.state;
+  if (st?.terminated) {
+    const t = st.terminated;
+    const ok = t.exitCode === 0;
+    return {
+      name,
+      container,
+      state: ok ? "Succeeded" : "Failed",
+      exitCode: t.exitCode,
+      ...(t.reason ? { reason: t.reason } : {}),
+      ...(t.message ? { message: t.message } : {}),
+      ...(t.startedAt ? { startedAt: t.startedAt } : {}),
+      ...(t.finishedAt ? { finishedAt: t.finishedAt } : {}),
+    };
+  }
+  if (st?.running) {
+    return { name, container, state: "Running", ...(st.running.startedAt ? { startedAt: st.running.startedAt } : {}) };
+  }
+  // The normal waiting reasons say nothing a user needs and would cost a status write each.
+  const reason = st?.waiting?.reason && !ROUTINE_WAITING.has(st.waiting.reason) ? st.waiting.reason : undefined;
+  return {
+    name,
+    container,
+    state: "Waiting",
+    ...(reason ? { reason } : {}),
+    ...(reason && st?.waiting?.message ? { message: st.waiting.message } : {}),
+  };
+}
+
+/** Reads per-step state and the run's phase from the pod. */
+export function outcomeFromPod(pod: DeepReadonly<Pod>): PodOutcome {
+  const spec = pod.spec;
+  const containers = [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].map((c) => c.name);
+  const statuses = new Map<string, DeepReadonly<ContainerStatus>>();
+  for (const cs of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+    statuses.set(cs.name, cs);
+  }
+  const steps = containers.map((c) => stepFromContainer(c, statuses.get(c)));
+  const podPhase = pod.status?.phase;
+  const failed = steps.find((s) => s.state === "Failed");
+  if (podPhase === "Failed" || failed) {
+    // Steps after the failed one never ran.
+    let seenFailure = false;
+    for (const s of steps) {
+      if (seenFailure && (s.state === "Waiting" || s.state === "Running")) {
+        s.state = "Skipped";
+        delete s.reason;
+        delete s.message;
+      }
+      if (s.state === "Failed") seenFailure = true;
+    }
+  }
+  const started = steps.map((s) => s.startedAt).filter((t): t is string => Boolean(t));
+  const finished = steps.map((s) => s.finishedAt).filter((t): t is string => Boolean(t));
+  const startTime = started.sort()[0];
+  const lastFinish = finished.sort().at(-1);
+  const times = { ...(startTime ? { startTime } : {}) };
+
+  if (failed) {
+    return {
+      phase: "Failed",
+      reason: Reasons.StepFailed,
+      message: `step "${failed.name}" failed with exit code ${failed.exitCode ?? "?"}${failed.reason && failed.reason !== "Error" ? ` (${failed.reason})` : ""}`,
+      steps,
+      ...times,
+      ...(lastFinish ? { finishTime: lastFinish } : {}),
+    };
+  }
+  if (podPhase === "Failed") {
+    const deadline = pod.status?.reason === "DeadlineExceeded";
+    return {
+      phase: "Failed",
+      reason: deadline ? Reasons.TimedOut : Reasons.PodFailed,
+      message: pod.status?.message ?? (deadline ? "the pod exceeded its deadline" : "the pod failed"),
+      steps,
+      ...times,
+      ...(lastFinish ? { finishTime: lastFinish } : {}),
+    };
+  }
+  if (podPhase === "Succeeded") {
+    return {
+      phase: "Succeeded",
+      reason: Reasons.Succeeded,
+      message: `All ${steps.length} step${steps.length === 1 ? "" : "s"} completed successfully`,
+      steps,
+      ...times,
+      ...(lastFinish ? { finishTime: lastFinish } : {}),
+    };
+  }
+  const pulling = steps.find((s) => s.state === "Waiting" && s.reason && IMAGE_PULL_REASONS.has(s.reason));
+  const pullError = pulling
+    ? { step: pulling.name, message: pulling.message ?? pulling.reason ?? "image pull failed" }
+    : undefined;
+  const running = steps.find((s) => s.state === "Running");
+  const anyStarted = steps.some((s) => s.state !== "Waiting");
+  if (anyStarted) {
+    return {
+      phase: "Running",
+      reason: Reasons.Running,
+      message: running ? `step "${running.name}" is running` : "between steps",
+      steps,
+      ...times,
+      ...(pullError ? { imagePullError: pullError } : {}),
+    };
+  }
+  if (pullError) {
+    return {
+      phase: "Pending",
+      reason: Reasons.ImagePullBackOff,
+      message: `step "${pullError.step}": ${pullError.message}`,
+      steps,
+      imagePullError: pullError,
+    };
+  }
+  return { phase: "Pending", reason: Reasons.Pending, message: "waiting for the pod to start", steps };
+}
+
+/** The Succeeded condition for a phase, keeping lastTransitionTime when its status does not change. */
+export function succeededCondition(
+  phase: Phase,
+  reason: string,
+  message: string,
+  previous: DeepReadonly<Condition> | undefined,
+  generation: number | undefined,
+  nowIso: string,
+): Condition {
+  const status = phase === "Succeeded" ? "True" : phase === "Failed" ? "False" : "Unknown";
+  return {
+    type: "Succeeded",
+    status,
+    reason,
+    message: message || reason,
+    lastTransitionTime: previous && previous.status === status ? previous.lastTransitionTime : nowIso,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+  };
+}
+
+export interface StatusInput {
+  readonly phase: Phase;
+  readonly reason: string;
+  readonly message: string;
+  readonly podName?: string | undefined;
+  readonly steps?: readonly StepStatus[] | undefined;
+  readonly startTime?: string | undefined;
+  readonly finishTime?: string | undefined;
+}
+
+/**
+ * The next status of `run`: phases never move backwards and a finished status never changes. Times
+ * already recorded are kept. Returns the status to write (equal to the current one when nothing changed).
+ */
+export function nextStatus(run: ReadonlyTaskRun, input: StatusInput, now: number): TaskRunStatus {
+  const cur = run.status ?? {};
+  const nowIso = new Date(now).toISOString().replace(/\.\d{3}Z$/, "Z");
+  if (isTerminal(cur.phase)) return structuredClone(cur) as TaskRunStatus;
+  let { phase, reason, message } = input;
+  if (cur.phase && RANK[input.phase] < RANK[cur.phase]) {
+    // Stale observation (e.g. a lagging cache): keep the later phase.
+    phase = cur.phase;
+    reason = cur.reason ?? reason;
+    message = cur.message ?? message;
+  }
+  const terminal = isTerminal(phase);
+  const podName = input.podName ?? cur.podName;
+  const startTime = cur.startTime ?? input.startTime ?? (phase === "Running" || terminal ? nowIso : undefined);
+  const finishTime = terminal ? (cur.finishTime ?? input.finishTime ?? nowIso) : undefined;
+  const steps = input.steps ?? (cur.steps as StepStatus[] | undefined);
+  const generation = run.metadata?.generation;
+  const prevCond = (cur.conditions ?? []).find((c) => c.type === "Succeeded");
+  const status: TaskRunStatus = {
+    phase,
+    reason,
+    message,
+    ...(podName ? { podName } : {}),
+    ...(startTime ? { startTime } : {}),
+    ...(finishTime ? { finishTime } : {}),
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    ...(steps?.length ? { steps: steps.map((s) => ({ ...s })) } : {}),
+    conditions: [succeededCondition(phase, reason, message, prevCond, generation, nowIso)],
+  };
+  return status;
+}
+
+/** Deep equality of JSON values, ignoring object key order. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    return a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]));
+  }
+  const ak = Object.keys(a as object).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const bk = Object.keys(b as object).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ak.length !== bk.length) return false;
+  return ak.every((k) => jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** Marks steps that never finished as Skipped (after cancel / timeout / pod loss). */
+export function closeSteps(steps: readonly StepStatus[] | undefined, reason: string): StepStatus[] | undefined {
+  if (!steps) return undefined;
+  return steps.map((s) =>
+    s.state === "Succeeded" || s.state === "Failed"
+      ? { ...s }
+      : s.state === "Running"
+        ? { ...s, state: "Failed", reason }
+        : { name: s.name, ...(s.container ? { container: s.container } : {}), state: "Skipped" },
+  );
+}

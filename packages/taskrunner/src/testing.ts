@@ -1,0 +1,100 @@
+// @minitask/taskrunner/testing — runs the real minitask-controller binary as a child process, for
+// cluster tests, the benchmarks and the fault suite.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+const CLI = fileURLToPath(new URL("../src/cli/minitask-controller.ts", import.meta.url));
+/** The compiled entry point (`npm run build`), for measurements without Node's type stripping. */
+const DIST_CLI = fileURLToPath(new URL("../dist/cli/minitask-controller.js", import.meta.url));
+
+/** A port that is free on 127.0.0.1 right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
+/** A running minitask-controller child process. */
+export interface ControllerProcess {
+  readonly child: ChildProcess;
+  readonly metricsPort: number;
+  readonly healthPort: number;
+  /** Everything written to stdout+stderr so far. */
+  output(): string;
+  /** Parsed JSON log lines so far. */
+  logs(): Record<string, unknown>[];
+  /** Resolves with the exit code (or signal name). */
+  readonly exited: Promise<number | string>;
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+/**
+ * Starts `minitask-controller --kubeconfig <kubeconfig>` with metrics and probes on free loopback ports and
+ * debug JSON logs, plus `extraArgs`. `compiled` runs `dist/` instead of the TypeScript source.
+ */
+export async function startControllerProcess(
+  kubeconfig: string,
+  extraArgs: readonly string[] = [],
+  options: { readonly compiled?: boolean; readonly env?: Readonly<Record<string, string>> } = {},
+): Promise<ControllerProcess> {
+  const [metricsPort, healthPort] = [await freePort(), await freePort()];
+  const child = spawn(
+    process.execPath,
+    [
+      ...(options.compiled
+        ? [DIST_CLI]
+        : ["--conditions=minitask-source", "--disable-warning=ExperimentalWarning", CLI]),
+      "--kubeconfig",
+      kubeconfig,
+      `--metrics-bind-address=127.0.0.1:${metricsPort}`,
+      `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+      "--log-level=debug",
+      ...extraArgs,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", ...options.env } },
+  );
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | string>((resolve) => {
+    child.on("exit", (code, signal) => resolve(code ?? signal ?? -1));
+  });
+  return {
+    child,
+    metricsPort,
+    healthPort,
+    output: () => out,
+    logs: () =>
+      out
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => {
+          try {
+            return JSON.parse(l) as Record<string, unknown>;
+          } catch {
+            return {};
+          }
+        }),
+    exited,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** GET `http://127.0.0.1:<port><path>`: the status and body. */
+export async function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, body: await res.text() };
+}

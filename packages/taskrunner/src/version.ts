@@ -1,0 +1,2 @@
+/** The version of the minitask taskrunner package (kept in step with package.json). */
+export const VERSION = "0.1.0";
