@@ -1,6 +1,7 @@
 // @minitask/informers — client-go `tools/cache` for TypeScript: a reflector (paginated list + watch, or
 // watch-list streaming) that never gives up silently, an indexed cache handing out deep-readonly objects,
-// shared informers with per-handler buffers delivering events in order, a factory and typed listers.
+// shared informers with per-handler buffers delivering events in order, a factory, typed listers, and a
+// mutation cache for read-your-writes.
 
 export { Backoff, type BackoffOptions, defaultBackoff } from "./backoff.ts";
 export {
@@ -35,6 +36,7 @@ export {
 } from "./keys.ts";
 export { ListBodyDecoder, ListDecodeError, StreamingListerWatcher } from "./list-stream.ts";
 export { type Lister, type NamespaceLister, newLister } from "./lister.ts";
+export { MutationCache, type MutationCacheOptions, type VersionedObject } from "./mutation-cache.ts";
 export {
   type CountedEventType,
   consoleLogger,
