@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import type { Cluster, Context, KubeConfig, User } from "@kubernetes/client-node";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, realClock } from "@minitask/workqueue";
 import { type CredentialProvider, type Credentials, type TlsMaterial, tlsKeyOf } from "./credentials.ts";
 import { type ConfigSelection, loadStaticKubeConfig } from "./kubeconfig-static.ts";
 
@@ -29,7 +29,7 @@ export interface KubeConfigCredentialsOptions {
  */
 export function kubeConfigCredentials(kc: KubeConfig, options: KubeConfigCredentialsOptions = {}): CredentialProvider {
   const refreshIntervalMs = options.refreshIntervalMs ?? 60_000;
-  const clock = options.clock ?? systemClock;
+  const clock = options.clock ?? realClock;
   let cached: { creds: Credentials; at: number } | undefined;
   let inflight: Promise<Credentials> | undefined;
 

@@ -30,7 +30,6 @@ export {
   type Writable,
   type WriteOptions,
 } from "./client.ts";
-export { type Clock, sleep, systemClock, type TimerHandle } from "./clock.ts";
 export {
   type Cluster,
   type Context,

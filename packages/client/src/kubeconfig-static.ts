@@ -9,8 +9,8 @@
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { type Clock, realClock } from "@minitask/workqueue";
 import { parse as parseYaml } from "yaml";
-import { type Clock, systemClock } from "./clock.ts";
 import { type CredentialProvider, type Credentials, type TlsMaterial, tlsKeyOf } from "./credentials.ts";
 
 /** What `KubeClient.load` needs from a kubeconfig. */
@@ -294,7 +294,7 @@ function cachedProvider(
   read: () => { headers: Record<string, string>; tls: TlsMaterial },
 ): CredentialProvider {
   const refreshIntervalMs = options.refreshIntervalMs ?? 60_000;
-  const clock = options.clock ?? systemClock;
+  const clock = options.clock ?? realClock;
   let cached: { creds: Credentials; at: number } | undefined;
   return {
     refreshable: true,

@@ -1,6 +1,6 @@
 // Client-side rate limiting: a token bucket (client-go's `flowcontrol.NewTokenBucketRateLimiter`).
 // Off by default — the apiserver's API Priority and Fairness protects it, and answers 429 when needed.
-import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import { type Clock, realClock, type Timer } from "@minitask/workqueue";
 
 /** Anything that can make a request wait for its turn. */
 export interface RateLimiter {
@@ -34,14 +34,14 @@ export class TokenBucket implements RateLimiter {
   #tokens: number;
   #last: number;
   readonly #waiters: Waiter[] = [];
-  #timer: TimerHandle | undefined;
+  #timer: Timer | undefined;
 
   constructor(options: TokenBucketOptions) {
     if (!(options.qps > 0)) throw new RangeError(`qps must be > 0, got ${options.qps}`);
     if (!(options.burst >= 1)) throw new RangeError(`burst must be ≥ 1, got ${options.burst}`);
     this.#qps = options.qps;
     this.#burst = Math.floor(options.burst);
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = options.clock ?? realClock;
     this.#tokens = this.#burst;
     this.#last = this.#clock.now();
   }
@@ -89,7 +89,7 @@ export class TokenBucket implements RateLimiter {
   }
 
   #schedule(): void {
-    this.#timer?.cancel();
+    this.#timer?.stop();
     this.#timer = undefined;
     this.#refill();
     while (this.#waiters.length > 0 && this.#tokens >= 1) {

@@ -1,7 +1,8 @@
 // One HTTP stack for every API call: an undici dispatcher with keep-alive (rebuilt only when the TLS
 // material changes), credentials applied per request, retries, optional rate limiting, metrics hooks.
+
+import { type Clock, realClock, sleep } from "@minitask/workqueue";
 import { Agent, type Dispatcher, ProxyAgent, Socks5ProxyAgent } from "undici";
-import { type Clock, sleep, systemClock } from "./clock.ts";
 import type { CredentialProvider, Credentials, TlsMaterial } from "./credentials.ts";
 import { ApiError, apiErrorFromResponse, IdleTimeoutError, NetworkError, type RequestDescription } from "./errors.ts";
 import { type RateLimiter, TokenBucket } from "./ratelimit.ts";
@@ -175,7 +176,7 @@ export class Transport implements AsyncDisposable {
           : new TokenBucket({ qps: rl.qps, burst: rl.burst, ...(options.clock ? { clock: options.clock } : {}) });
     this.#observer = options.observer;
     this.#onWarning = options.onWarning;
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = options.clock ?? realClock;
     this.#random = options.random ?? Math.random;
     this.#agentOptions = options.agent ?? {};
     this.#proxyUrl = options.proxyUrl;

@@ -2,9 +2,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FakeClock as ManualClock } from "@minitask/workqueue";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { KubeClient, KubeConfigError, kubeConfigCredentials, loadKubeConfig } from "../src/index.ts";
-import { ManualClock, sendJson, startServer, type TestServer } from "./helpers.ts";
+import { sendJson, startServer, type TestServer } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "minitask-client-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 // Test helpers: a local HTTP server of the test's own, and a clock that does not wait.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Clock, TimerHandle } from "../src/index.ts";
+import type { Clock, Timer } from "@minitask/workqueue";
 
 export interface RecordedRequest {
   readonly method: string;
@@ -92,7 +92,7 @@ export class InstantClock implements Clock {
   now(): number {
     return performance.now() + this.#offset;
   }
-  setTimer(callback: () => void, ms: number): TimerHandle {
+  setTimer(callback: () => void, ms: number): Timer {
     this.delays.push(ms);
     let cancelled = false;
     setImmediate(() => {
@@ -100,34 +100,7 @@ export class InstantClock implements Clock {
       this.#offset += ms;
       callback();
     });
-    return { cancel: () => (cancelled = true) };
-  }
-}
-
-/** A manual clock: time moves only with `advance`. */
-export class ManualClock implements Clock {
-  #now = 0;
-  #timers: { at: number; cb: () => void; cancelled: boolean }[] = [];
-  now(): number {
-    return this.#now;
-  }
-  setTimer(callback: () => void, ms: number): TimerHandle {
-    const t = { at: this.#now + ms, cb: callback, cancelled: false };
-    this.#timers.push(t);
-    return { cancel: () => (t.cancelled = true) };
-  }
-  get pendingTimers(): number {
-    return this.#timers.filter((t) => !t.cancelled).length;
-  }
-  advance(ms: number): void {
-    this.#now += ms;
-    for (;;) {
-      const due = this.#timers.filter((t) => !t.cancelled && t.at <= this.#now).sort((a, b) => a.at - b.at)[0];
-      if (due === undefined) break;
-      due.cancelled = true;
-      due.cb();
-    }
-    this.#timers = this.#timers.filter((t) => !t.cancelled);
+    return { stop: () => (cancelled = true), unref: () => {} };
   }
 }
 

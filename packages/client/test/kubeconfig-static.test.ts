@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { FakeClock as ManualClock } from "@minitask/workqueue";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   type Credentials,
@@ -15,7 +16,6 @@ import {
   selectKubeConfig,
 } from "../src/index.ts";
 import { loadStaticKubeConfig } from "../src/kubeconfig-static.ts";
-import { ManualClock } from "./helpers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "minitask-kubeconfig-static-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

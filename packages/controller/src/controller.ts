@@ -6,8 +6,9 @@ import { randomUUID } from "node:crypto";
 import { type MetricsProvider, newRateLimitingQueue, type RateLimitingQueue } from "@minitask/workqueue";
 import type { Logger } from "./logging.ts";
 import { silentLogger } from "./logging.ts";
+import type { Runnable } from "./manager.ts";
 import type { ControllerMetrics, ReconcileResultLabel } from "./metrics.ts";
-import { sleepUntilAborted } from "./sleep.ts";
+import { pause } from "./sleep.ts";
 
 /** What a reconcile asks for next (controller-runtime's `reconcile.Result`). */
 export interface Result {
@@ -53,6 +54,8 @@ export interface ControllerOptions {
   readonly queueMetrics?: MetricsProvider;
   /** How often to check the caches while waiting for sync. Default 100 ms. */
   readonly syncPollMs?: number;
+  /** As a Manager runnable: run only on the elected leader. Default true. */
+  readonly needLeaderElection?: boolean;
 }
 
 export class ReconcileTimeoutError extends Error {
@@ -60,11 +63,22 @@ export class ReconcileTimeoutError extends Error {
 }
 
 /**
+ * A failure that retrying cannot fix (controller-runtime's `reconcile.TerminalError`): the controller
+ * logs it, counts it in `controller_runtime_terminal_reconcile_errors_total` and does not requeue the key.
+ * The key is reconciled again only when an event for it arrives. Record the reason on the object's status
+ * before throwing it, so users see it.
+ */
+export class TerminalError extends Error {
+  override readonly name = "TerminalError";
+}
+
+/**
  * A controller: a queue, a reconcile function and workers. Feed keys with `queue.add(key)` (usually from
  * informer event handlers, see `handlers.ts`), then `await controller.run(signal)`.
  */
-export class Controller {
+export class Controller implements Runnable {
   readonly name: string;
+  readonly needLeaderElection: boolean;
   readonly queue: RateLimitingQueue<string>;
   readonly #opts: ControllerOptions;
   readonly #log: Logger;
@@ -78,6 +92,7 @@ export class Controller {
     if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer`);
     this.#opts = opts;
     this.name = opts.name;
+    this.needLeaderElection = opts.needLeaderElection ?? true;
     this.queue =
       opts.queue ??
       newRateLimitingQueue<string>({
@@ -92,13 +107,23 @@ export class Controller {
     return this.#active;
   }
 
+  /** Whether every cache in `waitFor` has synced. */
+  hasSynced(): boolean {
+    return (this.#opts.waitFor ?? []).every((c) => c.hasSynced());
+  }
+
+  /** The Manager's entry point: {@link Controller.run}. */
+  start(stop: AbortSignal, force: AbortSignal): Promise<void> {
+    return this.run(stop, force);
+  }
+
   /** Waits until every cache in `waitFor` has synced; false if `signal` aborted first. */
   async waitForCacheSync(signal: AbortSignal): Promise<boolean> {
     const caches = this.#opts.waitFor ?? [];
     const poll = this.#opts.syncPollMs ?? 100;
     while (!caches.every((c) => c.hasSynced())) {
       if (signal.aborted) return false;
-      await sleepUntilAborted(poll, signal);
+      await pause(poll, signal);
     }
     return !signal.aborted;
   }
@@ -180,11 +205,16 @@ export class Controller {
 
     let resultLabel: ReconcileResultLabel;
     const requeueWithBackoff = (): void => this.queue.addRateLimited(key);
+    const terminal = !outcome.ok && outcome.error instanceof TerminalError;
     if (!outcome.ok) {
       resultLabel = "error";
       m?.reconcileErrors.inc(labels);
+      if (terminal) m?.terminalReconcileErrors.inc(labels);
       if (outcome.error instanceof ReconcileTimeoutError) m?.reconcileTimeouts.inc(labels);
-      log.error({ err: outcome.error, durationSeconds: seconds }, "reconcile failed; retrying with backoff");
+      log.error(
+        { err: outcome.error, durationSeconds: seconds },
+        terminal ? "reconcile failed with a terminal error; not retrying" : "reconcile failed; retrying with backoff",
+      );
     } else {
       const result = outcome.result ?? {};
       if (result.requeueAfterMs !== undefined && result.requeueAfterMs > 0) {
@@ -200,7 +230,9 @@ export class Controller {
 
     const finish = () => {
       hard.removeEventListener("abort", onHard);
-      if (!outcome.ok) {
+      if (terminal) {
+        this.queue.forget(key);
+      } else if (!outcome.ok) {
         requeueWithBackoff();
       } else {
         const result = outcome.result ?? {};

@@ -14,9 +14,10 @@ import {
   type KubeObject,
   type ResourceClient,
 } from "@minitask/client";
+import { type Clock, realClock, type Timer } from "@minitask/workqueue";
 import type { Gauge } from "prom-client";
 import { type Logger, silentLogger } from "./logging.ts";
-import { sleepUntilAborted } from "./sleep.ts";
+import { pause } from "./sleep.ts";
 
 export interface Lease extends KubeObject {
   spec?: {
@@ -28,8 +29,14 @@ export interface Lease extends KubeObject {
   };
 }
 
+/** The Lease verbs the elector uses (a `ResourceClient<Lease>` of the Lease's namespace). */
+export type LeaseClient = Pick<ResourceClient<Lease>, "get" | "create" | "update" | "watch">;
+
 export interface LeaderElectionOptions {
-  readonly client: KubeClient;
+  /** The client for the Lease (ignored when `leases` is given). */
+  readonly client?: KubeClient;
+  /** The Lease verbs directly (tests: an in-memory Lease). Default: `client`'s leases in `namespace`. */
+  readonly leases?: LeaseClient;
   readonly namespace: string;
   readonly name: string;
   /** Default: hostname + "_" + random suffix. */
@@ -51,6 +58,10 @@ export interface LeaderElectionOptions {
   readonly logger?: Logger;
   /** `leader_election_master_status{name}` gauge. */
   readonly metric?: Gauge<"name">;
+  /** Measures the lease duration, renew deadline and retry period. Default: real time. */
+  readonly clock?: Clock;
+  /** Jitter source for the retry period (0 ≤ x < 1). Default `Math.random`. */
+  readonly random?: () => number;
 }
 
 export function defaultIdentity(): string {
@@ -62,14 +73,11 @@ export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-const sleep = sleepUntilAborted;
-
-const jittered = (ms: number) => ms * (1 + Math.random() * 0.2);
-
 export class LeaderElector {
   readonly identity: string;
   readonly #o: LeaderElectionOptions;
-  readonly #leases: ResourceClient<Lease>;
+  readonly #leases: LeaseClient;
+  readonly #clock: Clock;
   readonly #log: Logger;
   readonly #leaseMs: number;
   readonly #renewMs: number;
@@ -90,7 +98,10 @@ export class LeaderElector {
     if (this.#renewMs >= this.#leaseMs) throw new RangeError("renew deadline must be shorter than the lease duration");
     if (this.#retryMs * 1.2 >= this.#renewMs)
       throw new RangeError("retry period (×1.2 jitter) must be shorter than the renew deadline");
-    this.#leases = opts.client.resource<Lease>(builtinResources.leases, opts.namespace);
+    if (opts.leases) this.#leases = opts.leases;
+    else if (opts.client) this.#leases = opts.client.resource<Lease>(builtinResources.leases, opts.namespace);
+    else throw new TypeError("LeaderElector needs a client or a lease client");
+    this.#clock = opts.clock ?? realClock;
     this.#log = (opts.logger ?? silentLogger).child({
       lease: `${opts.namespace}/${opts.name}`,
       identity: this.identity,
@@ -144,7 +155,7 @@ export class LeaderElector {
     const onAbort = () => wake.abort();
     signal.addEventListener("abort", onAbort, { once: true });
     const watching = this.#watchForRelease(wake.signal).then(() => wake.abort());
-    await sleep(jittered(this.#retryMs), wake.signal);
+    await pause(this.#retryMs * (1 + (this.#o.random ?? Math.random)() * 0.2), wake.signal, this.#clock);
     wake.abort();
     signal.removeEventListener("abort", onAbort);
     await watching;
@@ -178,14 +189,14 @@ export class LeaderElector {
     const onAbort = () => leadership.abort(new Error("elector stopped"));
     signal.addEventListener("abort", onAbort, { once: true });
     this.#setLeading(true);
-    let lastRenew = Date.now();
+    let lastRenew = this.#clock.now();
     // The leader's work runs alongside the renew loop; it must stop when `leadership` aborts.
     const work = Promise.resolve()
       .then(() => this.#o.onStartedLeading(leadership.signal))
       .catch((err: unknown) => this.#log.error({ err }, "onStartedLeading failed"));
-    const deadlineTimer = () => {
-      const remaining = lastRenew + this.#renewMs - Date.now();
-      return setTimeout(
+    const deadlineTimer = (): Timer => {
+      const remaining = lastRenew + this.#renewMs - this.#clock.now();
+      return this.#clock.setTimer(
         () => {
           if (!leadership.signal.aborted) {
             this.#log.error(
@@ -201,12 +212,12 @@ export class LeaderElector {
     let timer = deadlineTimer();
     try {
       while (!leadership.signal.aborted) {
-        await sleep(this.#retryMs, leadership.signal);
+        await pause(this.#retryMs, leadership.signal, this.#clock);
         if (leadership.signal.aborted) break;
         const ok = await this.#tryAcquireOrRenew(leadership.signal);
         if (ok) {
-          lastRenew = Date.now();
-          clearTimeout(timer);
+          lastRenew = this.#clock.now();
+          timer.stop();
           timer = deadlineTimer();
         } else if (this.#lastLeader !== this.identity) {
           this.#log.error({ holder: this.#lastLeader }, "lease taken by another candidate; stepping down");
@@ -214,7 +225,7 @@ export class LeaderElector {
         }
       }
     } finally {
-      clearTimeout(timer);
+      timer.stop();
       signal.removeEventListener("abort", onAbort);
       this.#setLeading(false);
       await work;
@@ -246,7 +257,7 @@ export class LeaderElector {
       prev.renewTime !== cur?.renewTime ||
       prev.leaseTransitions !== cur?.leaseTransitions
     ) {
-      this.#observedAt = Date.now();
+      this.#observedAt = this.#clock.now();
     }
     this.#observed = lease;
     const holder = cur?.holderIdentity ?? "";
@@ -260,12 +271,14 @@ export class LeaderElector {
   }
 
   async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
-    const now = Date.now();
+    // Wall time goes into the Lease (what kubectl shows); expiry is judged by our own clock (#observedAt).
+    const wall = Date.now();
+    const now = this.#clock.now();
     const spec = (holder: string, acquireTime: string | undefined, transitions: number) => ({
       holderIdentity: holder,
       leaseDurationSeconds: Math.ceil(this.#leaseMs / 1000),
-      acquireTime: acquireTime ?? microTime(now),
-      renewTime: microTime(now),
+      acquireTime: acquireTime ?? microTime(wall),
+      renewTime: microTime(wall),
       leaseTransitions: transitions,
     });
     try {

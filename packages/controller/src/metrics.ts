@@ -13,6 +13,7 @@ export type ReconcileResultLabel = "success" | "error" | "requeue" | "requeue_af
 export interface ControllerMetrics {
   reconcileTotal: Counter<"controller" | "result">;
   reconcileErrors: Counter<"controller">;
+  terminalReconcileErrors: Counter<"controller">;
   reconcileTime: Histogram<"controller">;
   reconcileTimeouts: Counter<"controller">;
   activeWorkers: Gauge<"controller">;
@@ -91,6 +92,12 @@ export function createRuntimeMetrics(opts: RuntimeMetricsOptions = {}): RuntimeM
     reconcileErrors: new Counter({
       name: "controller_runtime_reconcile_errors_total",
       help: "Total number of reconciliation errors per controller",
+      labelNames: ["controller"],
+      registers: [registry],
+    }),
+    terminalReconcileErrors: new Counter({
+      name: "controller_runtime_terminal_reconcile_errors_total",
+      help: "Total number of terminal reconciliation errors per controller",
       labelNames: ["controller"],
       registers: [registry],
     }),

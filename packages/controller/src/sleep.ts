@@ -1,13 +1,9 @@
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-export function sleepUntilAborted(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
+import { type Clock, realClock, sleep } from "@minitask/workqueue";
+
+/**
+ * Resolves after `ms` on `clock`, or at once when `signal` aborts (never rejects): the pause between
+ * retries of a loop that checks `signal` itself.
+ */
+export function pause(ms: number, signal: AbortSignal, clock: Clock = realClock): Promise<void> {
+  return sleep(clock, ms, signal).catch(() => {});
 }

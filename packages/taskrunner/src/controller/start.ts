@@ -1,24 +1,18 @@
-// The composition root of minitask-controller, wired explicitly from the primitives: a client, a
-// shared informer factory (TaskRuns, Tasks, and only our own Pods), a rate-limited queue fed by event
-// handlers, a Controller with N workers, optional leader election, events, metrics and health.
-import { builtinResources, KubeClient } from "@minitask/client";
-import type { Logger, ShutdownSignals } from "@minitask/controller";
+// The composition root of minitask-controller: a Manager (clients, informers, leader election, probes,
+// metrics, ordered shutdown) and one controller built on it — TaskRuns, the Pods they own (only ours),
+// and the Tasks they name — whose reconcile is the TaskRunReconciler.
+import { builtinResources } from "@minitask/client";
 import {
-  Controller,
-  createRuntimeMetrics,
-  defaultIdentity,
-  EndpointServer,
-  EventRecorder,
-  enqueueByIndex,
-  enqueueObject,
-  enqueueOwner,
-  informerLogger,
-  informerObserver,
-  LeaderElector,
+  type Controller,
+  controllerFor,
+  LeaderElectionLostError,
+  type Logger,
+  Manager,
   parseBindAddress,
+  type ShutdownSignals,
 } from "@minitask/controller";
-import { metaNamespaceKeyFunc, newLister, SharedInformerFactory } from "@minitask/informers";
-import { GROUP, LABEL_MANAGED_BY, MANAGED_BY, type Task, type TaskRun } from "../contract.ts";
+import { metaNamespaceKeyFunc, newLister, type SharedInformerFactory } from "@minitask/informers";
+import { GROUP, LABEL_MANAGED_BY, MANAGED_BY, TaskResource, type TaskRun, TaskRunResource } from "../contract.ts";
 import { Dashboard } from "../dashboard/server.ts";
 import { parseDuration } from "../duration.ts";
 import {
@@ -95,127 +89,83 @@ export async function startController(
   log: Logger,
   signals: ShutdownSignals,
 ): Promise<RunningController> {
-  const metrics = createRuntimeMetrics();
-  const client = KubeClient.load({ kubeconfig: cfg.kubeconfig, context: cfg.context, observer: metrics.restClient });
-  await preflight(client, {
+  const watchIdleTimeoutMs = cfg.watchIdleTimeoutMs ?? envDuration("MINITASK_WATCH_IDLE_TIMEOUT");
+  // Only the pods we made: the cache stays small however many other pods the cluster runs.
+  const ownPods = { labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}` };
+  const debugCaches = cfg.debugCaches ?? process.env.MINITASK_DEBUG_CACHES === "1";
+  const mgr: Manager = new Manager({
+    kubeconfig: cfg.kubeconfig,
+    context: cfg.context,
+    logger: log,
+    informers: {
+      ...(cfg.namespace ? { namespace: cfg.namespace } : {}),
+      ...(watchIdleTimeoutMs !== undefined ? { reflector: { watchIdleTimeoutMs } } : {}),
+      ...(cfg.watchList !== undefined ? { watchList: cfg.watchList } : {}),
+    },
+    leaderElection: cfg.leaderElect
+      ? {
+          namespace: cfg.leaderElectionNamespace,
+          name: cfg.leaderElectionId,
+          leaseDurationMs: cfg.leaseDurationMs,
+          renewDeadlineMs: cfg.renewDeadlineMs,
+          retryPeriodMs: cfg.retryPeriodMs,
+        }
+      : undefined,
+    metricsBindAddress: cfg.metricsBindAddress,
+    healthProbeBindAddress: cfg.healthProbeBindAddress,
+    ...(debugCaches ? { debugRoutes: { "/debug/caches": () => cacheView() } } : {}),
+  });
+  await preflight(mgr.client, {
     namespace: cfg.namespace,
     leaderElectionNamespace: cfg.leaderElectionNamespace,
     leaderElection: cfg.leaderElect,
   });
-  const identity = defaultIdentity();
-  log.info({ server: String(client.transport.server), namespace: cfg.namespace ?? "(all)", identity }, "starting");
+  log.info(
+    { server: String(mgr.client.transport.server), namespace: cfg.namespace ?? "(all)", identity: mgr.identity },
+    "starting",
+  );
 
-  const watchIdleTimeoutMs = cfg.watchIdleTimeoutMs ?? envDuration("MINITASK_WATCH_IDLE_TIMEOUT");
-  // Informers get their own client (connection pool): long-lived watches that share a pool with bursts
-  // of writes see their events delayed (measured in the informer benchmark).
-  const watchClient = KubeClient.load({
-    kubeconfig: cfg.kubeconfig,
-    context: cfg.context,
-    observer: metrics.restClient,
-  });
-  const factory = new SharedInformerFactory(watchClient, {
-    ...(cfg.namespace ? { namespace: cfg.namespace } : {}),
-    ...(watchIdleTimeoutMs !== undefined ? { reflector: { watchIdleTimeoutMs } } : {}),
-    ...(cfg.watchList !== undefined ? { watchList: cfg.watchList } : {}),
-    observer: informerObserver(metrics.informer),
-    logger: informerLogger(log.child({ component: "informers" })),
-  });
-  const taskRunInformer = newTaskRunInformer(factory);
-  const taskInformer = newTaskInformer(factory);
-  // Only the pods we made: the cache stays small however many other pods the cluster runs.
-  const podInformer = factory.forResource<Pod>(builtinResources.pods, {
-    labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
-  });
-  podInformer.setTransform(trimPod);
+  const taskRunInformer = newTaskRunInformer(mgr.informers);
+  const taskInformer = newTaskInformer(mgr.informers);
+  const podInformer = mgr.informers.forResource<Pod>(builtinResources.pods, ownPods);
   taskRunInformer.addIndexers({
     [TASK_REF_INDEX]: (tr) => (tr.spec?.taskRef ? [`${tr.metadata?.namespace ?? ""}/${tr.spec.taskRef}`] : []),
-  });
-
-  const events = new EventRecorder({
-    client,
-    reportingController: `${GROUP}/taskrun-controller`,
-    reportingInstance: identity,
-    logger: log,
   });
   const reconciler = new TaskRunReconciler({
     taskRuns: taskRunLister(taskRunInformer),
     tasks: taskLister(taskInformer),
     pods: newLister(podInformer.getIndexer()),
-    taskRunClient: taskRunClient(client),
-    podClient: client.resource<Pod>(builtinResources.pods),
-    events,
+    taskRunClient: taskRunClient(mgr.client),
+    podClient: mgr.client.resource<Pod>(builtinResources.pods),
+    events: mgr.eventRecorder(`${GROUP}/taskrun-controller`),
     imagePullTimeoutMs: cfg.imagePullTimeoutMs,
     ttlAfterFinishedMs: cfg.ttlAfterFinishedMs,
   });
-  const controller = new Controller({
-    name: "taskrun",
-    reconcile: reconciler.reconcile,
-    workers: cfg.workers,
-    reconcileTimeoutMs: cfg.reconcileTimeoutMs,
-    waitFor: [taskRunInformer, taskInformer, podInformer],
-    logger: log,
-    metrics: metrics.controller,
-    queueMetrics: metrics.workqueue,
-  });
-  taskRunInformer.addEventHandler(enqueueObject<TaskRun>(controller.queue));
-  podInformer.addEventHandler(enqueueOwner<Pod>(controller.queue, { kind: "TaskRun", group: GROUP }));
-  taskInformer.addEventHandler(
-    enqueueByIndex<Task, TaskRun>(controller.queue, taskRunInformer.getIndexer(), TASK_REF_INDEX, (t) =>
-      t.metadata?.name ? `${t.metadata.namespace ?? ""}/${t.metadata.name}` : undefined,
-    ),
-  );
+  const controller = controllerFor<TaskRun>(mgr, TaskRunResource)
+    .owns<Pod>(builtinResources.pods, { ...ownPods, transform: trimPod })
+    // A Task wakes the runs that name it (a run waiting for its Task to appear).
+    .watches(TaskResource, (task) =>
+      task.metadata?.name ? taskRunInformer.getIndexer().indexKeys(TASK_REF_INDEX, metaNamespaceKeyFunc(task)) : [],
+    )
+    .withOptions({ name: "taskrun", workers: cfg.workers, reconcileTimeoutMs: cfg.reconcileTimeoutMs })
+    .complete(reconciler.reconcile);
 
-  let elector: LeaderElector | undefined;
-  const servers: EndpointServer[] = [];
-  const readyChecks = {
-    "informers-synced": () => factory.syncStatus().size > 0 && [...factory.syncStatus().values()].every(Boolean),
-    ...(cfg.leaderElect ? { "leader-election": () => elector?.isRunning() ?? false } : {}),
+  const cacheView = () => {
+    const view = (inf: {
+      getIndexer(): {
+        list(): readonly { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }[];
+      };
+    }) =>
+      Object.fromEntries(
+        inf
+          .getIndexer()
+          .list()
+          .map((o) => [metaNamespaceKeyFunc(o), o.metadata?.resourceVersion ?? ""]),
+      );
+    return { taskruns: view(taskRunInformer), tasks: view(taskInformer), pods: view(podInformer) };
   };
-  const debugCaches = cfg.debugCaches ?? process.env.MINITASK_DEBUG_CACHES === "1";
-  const cacheView = (inf: {
-    getIndexer(): { list(): readonly { metadata?: { name?: string; namespace?: string; resourceVersion?: string } }[] };
-  }) =>
-    Object.fromEntries(
-      inf
-        .getIndexer()
-        .list()
-        .map((o) => [metaNamespaceKeyFunc(o), o.metadata?.resourceVersion ?? ""]),
-    );
-  const jsonRoutes = debugCaches
-    ? {
-        "/debug/caches": () => ({
-          taskruns: cacheView(taskRunInformer),
-          tasks: cacheView(taskInformer),
-          pods: cacheView(podInformer),
-        }),
-      }
-    : undefined;
-  const metricsAddr = parseBindAddress(cfg.metricsBindAddress);
-  const healthAddr = parseBindAddress(cfg.healthProbeBindAddress);
-  let metricsPort: number | undefined;
-  let healthPort: number | undefined;
-  if (metricsAddr && healthAddr && metricsAddr.port === healthAddr.port && metricsAddr.port !== 0) {
-    const s = new EndpointServer({ registry: metrics.registry, readyChecks, ...(jsonRoutes ? { jsonRoutes } : {}) });
-    servers.push(s);
-    metricsPort = healthPort = await s.listen(metricsAddr.host, metricsAddr.port);
-  } else {
-    if (metricsAddr) {
-      const s = new EndpointServer({
-        registry: metrics.registry,
-        health: false,
-        ...(jsonRoutes ? { jsonRoutes } : {}),
-      });
-      servers.push(s);
-      metricsPort = await s.listen(metricsAddr.host, metricsAddr.port);
-    }
-    if (healthAddr) {
-      const s = new EndpointServer({ readyChecks });
-      servers.push(s);
-      healthPort = await s.listen(healthAddr.host, healthAddr.port);
-    }
-  }
-  log.info({ metricsPort, healthPort }, "serving metrics and health probes");
 
+  const { metrics: metricsPort, health: healthPort } = await mgr.listen();
   let dashboard: Dashboard | undefined;
   let dashboardPort: number | undefined;
   const dashAddr = cfg.dashboardBindAddress ? parseBindAddress(cfg.dashboardBindAddress) : undefined;
@@ -227,54 +177,25 @@ export async function startController(
     log.info({ url: `http://${host.includes(":") ? `[${host}]` : host}:${dashboardPort}/` }, "dashboard listening");
   }
 
-  factory.start();
-
-  const runControllerWhile = async (active: AbortSignal, force: AbortSignal) => {
-    await controller.run(active, force);
-  };
-
   const done = (async () => {
     try {
-      if (cfg.leaderElect) {
-        const lost = new AbortController();
-        elector = new LeaderElector({
-          client,
-          namespace: cfg.leaderElectionNamespace,
-          name: cfg.leaderElectionId,
-          identity,
-          leaseDurationMs: cfg.leaseDurationMs,
-          renewDeadlineMs: cfg.renewDeadlineMs,
-          retryPeriodMs: cfg.retryPeriodMs,
-          logger: log,
-          metric: metrics.leaderElection,
-          onStartedLeading: async (leading) => {
-            // Stop taking work the moment leadership ends (before the renew deadline has passed),
-            // and cancel in-flight reconciles too: never two active leaders.
-            const stop = AbortSignal.any([signals.stop, leading]);
-            const force = AbortSignal.any([signals.force, leading]);
-            await runControllerWhile(stop, force);
-            if (leading.aborted && !signals.stop.aborted) lost.abort();
-          },
-        });
-        await elector.run(signals.stop);
-        if (lost.signal.aborted) {
-          log.error("leadership lost; exiting so that a fresh process campaigns again");
-          signals.trigger("leadership lost");
-          process.exitCode = 1;
-        }
-      } else {
-        await runControllerWhile(signals.stop, signals.force);
-      }
+      await mgr.start(signals.stop, signals.force);
+    } catch (err) {
+      if (!(err instanceof LeaderElectionLostError)) throw err;
+      log.error("leadership lost; exiting so that a fresh process campaigns again");
+      signals.trigger("leadership lost");
+      process.exitCode = 1;
     } finally {
-      await factory.shutdown();
-      // Bounded by the shutdown grace period: pending events are dropped when it runs out.
-      await events.close(signals.force);
-      await Promise.all(servers.map((s) => s.close()));
       await dashboard?.close();
-      await client.close();
-      await watchClient.close();
-      log.info("stopped");
     }
   })();
-  return { done, metricsPort, healthPort, dashboardPort, identity, factory, taskRunController: controller };
+  return {
+    done,
+    metricsPort,
+    healthPort,
+    dashboardPort,
+    identity: mgr.identity,
+    factory: mgr.informers,
+    taskRunController: controller,
+  };
 }
