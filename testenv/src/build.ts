@@ -10,7 +10,7 @@ export class TestEnvError extends Error {
   override readonly name = "TestEnvError";
 }
 
-const GO_DIR = fileURLToPath(new URL("../go/", import.meta.url));
+export const GO_DIR = fileURLToPath(new URL("../go/", import.meta.url));
 
 /** Where each binary lives (whether or not it is built yet). */
 export function binaryPaths(env: NodeJS.ProcessEnv = process.env): Record<BinaryName, string> {
@@ -45,7 +45,7 @@ export interface BuildOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-function tail(file: string, lines = 40): string {
+export function tail(file: string, lines = 40): string {
   try {
     return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
   } catch {
@@ -53,7 +53,13 @@ function tail(file: string, lines = 40): string {
   }
 }
 
-async function buildOne(spec: BinarySpec, out: string, logFile: string, env: NodeJS.ProcessEnv): Promise<void> {
+/** Builds one Go package of a testenv/go wrapper module into `out` (atomically), appending to `logFile`. */
+export async function buildGoBinary(
+  spec: BinarySpec,
+  out: string,
+  logFile: string,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   mkdirSync(join(out, ".."), { recursive: true });
   const tmp = `${out}.tmp-${process.pid}`;
   const log = createWriteStream(logFile, { flags: "a" });
@@ -98,7 +104,7 @@ export async function ensureBinaries(opts: BuildOptions = {}): Promise<Record<Bi
     i++;
     const started = Date.now();
     log(`testenv: [${i}/${missing.length}] building ${spec.name} …`);
-    await buildOne(spec, paths[spec.name as BinaryName], logFile, env);
+    await buildGoBinary(spec, paths[spec.name as BinaryName], logFile, env);
     log(`testenv: [${i}/${missing.length}] ${spec.name} built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
   return paths;

@@ -120,3 +120,13 @@ export function makePki(dir: string): Pki {
     saPub: join(dir, "sa.pub"),
   };
 }
+
+/** One more client certificate signed by the cluster's CA (e.g. a kubelet's `system:node:<name>`). */
+export function issueClientCert(pki: Pki, name: string, cn: string, o = ""): { cert: string; key: string } {
+  return issue(
+    pki.dir,
+    name,
+    o ? `/O=${o}/CN=${cn}` : `/CN=${cn}`,
+    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
+  );
+}

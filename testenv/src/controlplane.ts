@@ -1,35 +1,67 @@
 // A real local Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager,
-// kube-scheduler and kwok (simulated nodes and pods), each a child process in its own process group
+// kube-scheduler and kwok (simulated nodes and pods) — and, with `node: "real" | "both"`, a real node
+// (registry, containerd, kubelet; see realnode.ts) — each a child process in its own process group
 // on loopback, with per-run certificates and random free ports. Its state (ports, argv, pids) is kept
 // in `<stateDir>/state.json` so that another process (`npm run cluster -- down`, a fault test) can
 // find, stop and restart the components.
-import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { ensureBinaries, TestEnvError } from "./build.ts";
 import { makePki, type Pki } from "./certs.ts";
 import { fetchText, loadIdentity, type TlsIdentity } from "./http.ts";
+import { ensureNodeArtifacts } from "./node-build.ts";
+import {
+  cleanupRealNode,
+  mountsUnder,
+  type NodeKind,
+  nodeProcesses,
+  prepareRealNode,
+  type RealNodeState,
+  realNodeSupport,
+  releaseMachineLock,
+  splitImageRef,
+  takeMachineLock,
+  writeRegistryHosts,
+} from "./realnode.ts";
 import type { BinaryName } from "./versions.ts";
-import { KUBERNETES_VERSION } from "./versions.ts";
+import { KUBERNETES_VERSION, NODE_KIND_LABEL } from "./versions.ts";
 
-export type ComponentName = "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "kwok";
-/** Start order; stop runs in reverse. */
-export const COMPONENTS: readonly ComponentName[] = [
+const execFileP = promisify(execFile);
+
+export type ControlPlaneComponent = "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "kwok";
+/** The real node's processes: the local registry, containerd (with runc) and the kubelet. */
+export type NodeComponent = "registry" | "containerd" | "kubelet";
+export type ComponentName = ControlPlaneComponent | NodeComponent;
+/** Start order of the control plane with kwok (the default); stop runs in reverse. */
+export const COMPONENTS: readonly ControlPlaneComponent[] = [
   "etcd",
   "kube-apiserver",
   "kube-controller-manager",
   "kube-scheduler",
   "kwok",
 ];
+/** Start order of the real node's processes, after the control plane's. */
+export const NODE_COMPONENTS: readonly NodeComponent[] = ["registry", "containerd", "kubelet"];
+
+/** The components a cluster of this node kind runs, in start order. */
+export function componentsFor(kind: NodeKind): ComponentName[] {
+  if (kind === "kwok") return [...COMPONENTS];
+  const cp = kind === "real" ? COMPONENTS.filter((c) => c !== "kwok") : [...COMPONENTS];
+  return [...cp, ...NODE_COMPONENTS];
+}
 
 export interface ComponentState {
   readonly binary: string;
   readonly args: readonly string[];
   readonly log: string;
+  /** Environment on top of the harness's own. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Process id, which is also its process-group id (started detached). */
   pid?: number;
 }
@@ -43,18 +75,30 @@ export interface ClusterState {
   readonly etcdEndpoint: string;
   readonly binDir: string;
   readonly kubectl: string;
+  /** kwok (simulated) node names. The real node, if any, is `realNode.name`. */
   readonly nodes: readonly string[];
+  /** Which nodes the cluster has (absent in state written before real nodes existed: kwok). */
+  readonly nodeKind?: NodeKind;
+  readonly realNode?: RealNodeState;
   readonly ports: Readonly<Record<string, number>>;
   readonly pki: { readonly ca: string; readonly adminCert: string; readonly adminKey: string };
-  readonly components: Record<ComponentName, ComponentState>;
+  /** Only the components this node kind runs are present. */
+  readonly components: Partial<Record<ComponentName, ComponentState>>;
   readonly startedAt: string;
 }
 
 export interface StartOptions {
   /** Folder for certificates, etcd data, logs and state.json; created if missing. */
   readonly stateDir: string;
-  /** Number of simulated (kwok) nodes. Default 1. */
+  /** Number of simulated (kwok) nodes with `node` kwok or both. Default 1. */
   readonly nodes?: number;
+  /**
+   * `kwok` (default): simulated nodes only. `real`: one real node (kubelet + containerd), untainted,
+   * and no kwok. `both`: the kwok node(s) plus the real node, labelled and tainted
+   * `minitask.dev/node-kind=real:NoSchedule`, with the apiserver's PodNodeSelector and
+   * PodTolerationRestriction admission plugins on (see `createTestNamespace(prefix, { node: "real" })`).
+   */
+  readonly node?: NodeKind;
   /** Progress output (default: stderr). */
   readonly log?: (line: string) => void;
   /** Extra kube-apiserver flags (e.g. tight inflight limits for throttling tests). */
@@ -93,10 +137,33 @@ function groupAlive(pgid: number | undefined): boolean {
   if (!pgid) return false;
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+  // A group of zombies only (exited, not yet reaped by whoever adopted them) counts as gone.
+  return groupHasLiveMember(pgid);
+}
+
+function groupHasLiveMember(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return true; // no /proc: trust kill(0)
+  }
+  for (const e of entries) {
+    if (e.charCodeAt(0) < 48 || e.charCodeAt(0) > 57) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${e}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(f[2]) === pgid && f[0] !== "Z" && f[0] !== "X") return true;
+  }
+  return false;
 }
 
 function logTail(file: string, lines = 30): string {
@@ -148,7 +215,13 @@ export class ControlPlane {
   /** Builds the binaries if needed, then starts every component and waits until a kwok node is Ready. */
   static async start(opts: StartOptions): Promise<ControlPlane> {
     const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+    const kind = opts.node ?? "kwok";
+    if (kind !== "kwok") {
+      const support = realNodeSupport();
+      if (!support.ok) throw new TestEnvError(support.reason);
+    }
     const bins = await ensureBinaries({ log });
+    const artifacts = kind === "kwok" ? undefined : await ensureNodeArtifacts({ log });
     const dir = opts.stateDir;
     mkdirSync(join(dir, "logs"), { recursive: true });
     const pki = makePki(join(dir, "pki"));
@@ -166,8 +239,8 @@ export class ControlPlane {
       writeKubeconfig(file, server, pki.caCert, c.cert, c.key, name);
       return file;
     };
-    const nodes = Array.from({ length: opts.nodes ?? 1 }, (_, i) => `kwok-node-${i}`);
-    const components = makeArgs({
+    const nodes = kind === "real" ? [] : Array.from({ length: opts.nodes ?? 1 }, (_, i) => `kwok-node-${i}`);
+    const all = makeArgs({
       bins,
       dir,
       pki,
@@ -176,8 +249,31 @@ export class ControlPlane {
       kcmKubeconfig: componentKubeconfig("kube-controller-manager"),
       schedKubeconfig: componentKubeconfig("kube-scheduler"),
       kwokKubeconfig: componentKubeconfig("kwok"),
-      apiserverArgs: opts.apiserverArgs ?? [],
+      apiserverArgs: [
+        ...(kind === "kwok" ? [] : ["--enable-admission-plugins=PodNodeSelector,PodTolerationRestriction"]),
+        ...(opts.apiserverArgs ?? []),
+      ],
     });
+    const components: Partial<Record<ComponentName, ComponentState>> = {};
+    for (const c of componentsFor(kind)) if (c in all) components[c] = all[c as ControlPlaneComponent];
+    let realNode: RealNodeState | undefined;
+    const nodePorts: Record<string, number> = {};
+    if (kind !== "kwok") {
+      const [registryPort, kubeletPort, kubeletHealthzPort] = await Promise.all([freePort(), freePort(), freePort()]);
+      const prepared = prepareRealNode({
+        stateDir: dir,
+        pki,
+        server,
+        tainted: kind === "both",
+        registryPort,
+        kubeletPort,
+        kubeletHealthzPort,
+        ...(artifacts ? { artifacts } : {}),
+      });
+      realNode = prepared.state;
+      Object.assign(components, prepared.components);
+      Object.assign(nodePorts, { registry: registryPort, kubelet: kubeletPort, kubeletHealthz: kubeletHealthzPort });
+    }
     const state: ClusterState = {
       version: 1,
       kubernetesVersion: KUBERNETES_VERSION,
@@ -188,6 +284,8 @@ export class ControlPlane {
       binDir: join(bins.kubectl, ".."),
       kubectl: bins.kubectl,
       nodes,
+      nodeKind: kind,
+      ...(realNode ? { realNode } : {}),
       ports: {
         etcd: etcdPort ?? 0,
         etcdPeer: peerPort ?? 0,
@@ -195,6 +293,7 @@ export class ControlPlane {
         controllerManager: kcmPort ?? 0,
         scheduler: schedPort ?? 0,
         kwok: kwokPort ?? 0,
+        ...nodePorts,
       },
       pki: { ca: pki.caCert, adminCert: admin.cert, adminKey: admin.key },
       components,
@@ -204,12 +303,24 @@ export class ControlPlane {
     cp.#save();
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
     try {
-      for (const name of COMPONENTS) {
+      for (const name of cp.componentNames) {
+        if (name === "registry" && cp.state.realNode) {
+          // One real node per machine; the lock names a pid that lives as long as the node.
+          takeMachineLock(dir, process.pid);
+          await cp.#bindNodeRole();
+        }
         const t0 = Date.now();
         await cp.startComponent(name, deadline);
         log(`testenv: ${name} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        if (name === "containerd") {
+          const pid = cp.state.components.containerd?.pid;
+          if (pid) takeMachineLock(dir, pid);
+          const t1 = Date.now();
+          for (const tarball of cp.state.realNode?.baseImages ?? []) await cp.importImage(tarball);
+          log(`testenv: images imported into the node in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+        }
+        if (name === "kwok") await cp.#createNodes(deadline);
       }
-      await cp.#createNodes(deadline);
       await cp.#waitNodesReady(deadline);
       await cp.#waitFor("the default ServiceAccount", deadline, async () => {
         const r = await cp.api("GET", "/api/v1/namespaces/default/serviceaccounts/default");
@@ -220,6 +331,124 @@ export class ControlPlane {
       throw err;
     }
     return cp;
+  }
+
+  /** Which nodes this cluster has. */
+  get nodeKind(): NodeKind {
+    return this.state.nodeKind ?? "kwok";
+  }
+
+  /** This cluster's components, in start order. */
+  get componentNames(): ComponentName[] {
+    return componentsFor(this.nodeKind).filter((c) => this.state.components[c]);
+  }
+
+  #component(name: ComponentName): ComponentState {
+    const c = this.state.components[name];
+    if (!c) throw new TestEnvError(`this cluster (node kind ${this.nodeKind}) has no ${name}`);
+    return c;
+  }
+
+  #realNode(): RealNodeState {
+    const n = this.state.realNode;
+    if (!n) throw new TestEnvError(`this cluster has no real node (started with node kind ${this.nodeKind})`);
+    return n;
+  }
+
+  /** Runs the node's `ctr` against its containerd in the `k8s.io` namespace; resolves with stdout. */
+  async ctr(args: readonly string[]): Promise<string> {
+    const n = this.#realNode();
+    try {
+      const { stdout } = await execFileP(n.ctr, ["--address", n.containerdSocket, "-n", "k8s.io", ...args], {
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      return stdout;
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      throw new TestEnvError(`ctr ${args.join(" ")} failed: ${(e.stderr || e.message).trim().split("\n").pop()}`);
+    }
+  }
+
+  /**
+   * Imports a docker-archive (or OCI) tarball into the real node's containerd and pushes each of its
+   * names to the node's local registry (so pods whose pull policy is Always get it too). Resolves with
+   * the image names the tarball carried.
+   */
+  async importImage(tarball: string): Promise<string[]> {
+    const n = this.#realNode();
+    const out = await this.ctr(["images", "import", "--snapshotter", "overlayfs", tarball]);
+    const names = [...out.matchAll(/^unpacking (\S+) \(/gm)].map((m) => m[1] ?? "").filter(Boolean);
+    if (names.length === 0) throw new TestEnvError(`${tarball} holds no tagged image (ctr said: ${out.trim()})`);
+    for (const name of names) {
+      if (name.startsWith("localhost/")) continue; // only ever used from the node's own store
+      const { host, path } = splitImageRef(name);
+      if (host !== "docker.io") writeRegistryHosts(join(n.dir, "certs.d"), host, n.registry);
+      try {
+        await execFileP(n.crane, ["push", tarball, `${n.registry}/${path}`], { maxBuffer: 16 * 1024 * 1024 });
+      } catch (err) {
+        const e = err as { stderr?: string; message: string };
+        throw new TestEnvError(`pushing ${name} to the node's registry failed: ${(e.stderr || e.message).trim()}`);
+      }
+    }
+    return names;
+  }
+
+  async #bindNodeRole(): Promise<void> {
+    const n = this.#realNode();
+    const r = await this.api("POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: `minitask:node:${n.name}` },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: `system:node:${n.name}` }],
+    });
+    if (r.status !== 201 && r.status !== 409) {
+      throw new TestEnvError(`binding system:node to the kubelet failed: ${r.status} ${r.body}`);
+    }
+  }
+
+  /**
+   * Deletes every pod bound to the real node while the kubelet still runs (so it stops their
+   * containers and unmounts their volumes), with the scheduler stopped so nothing new lands there.
+   */
+  async #drainRealNode(timeoutMs = 30_000): Promise<void> {
+    const n = this.state.realNode;
+    if (!n || !this.isRunning("kubelet") || !this.isRunning("kube-apiserver")) return;
+    if (this.state.components["kube-scheduler"]) await this.stopComponent("kube-scheduler");
+    const list = async () => {
+      const r = await this.api("GET", `/api/v1/pods?fieldSelector=${encodeURIComponent(`spec.nodeName=${n.name}`)}`);
+      if (r.status !== 200) return [];
+      return (JSON.parse(r.body) as { items: { metadata: { name: string; namespace: string } }[] }).items;
+    };
+    const deadline = Date.now() + timeoutMs;
+    try {
+      for (const p of await list()) {
+        await this.api("DELETE", `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`, {
+          gracePeriodSeconds: 1,
+        });
+      }
+      // Done when the kubelet has stopped their containers and sandboxes (no shim left) and unmounted
+      // their volumes, and the pods are gone from the API or from its folder (its housekeeping runs
+      // every 2 s; its final status updates of deleted pods can lag many seconds behind).
+      const podsDir = join(n.kubeletRootDir, "pods");
+      const podDirs = () => {
+        try {
+          return readdirSync(podsDir).length;
+        } catch {
+          return 0;
+        }
+      };
+      const shim = n.binaries.filter((b) => b.endsWith("containerd-shim-runc-v2"));
+      const volumes = () => mountsUnder(podsDir).length;
+      while (Date.now() < deadline) {
+        if (nodeProcesses(shim).length === 0 && volumes() === 0) {
+          if (podDirs() === 0 || (await list()).length === 0) break;
+        }
+        await sleep(100);
+      }
+    } catch {
+      // The apiserver went away: the forced cleanup after stopping handles what is left.
+    }
   }
 
   #save(): void {
@@ -235,7 +464,7 @@ export class ControlPlane {
     for (;;) {
       if (component && !this.isRunning(component)) {
         const c = this.state.components[component];
-        throw new TestEnvError(`${component} exited while starting; log ${c.log}:\n${logTail(c.log)}`);
+        throw new TestEnvError(`${component} exited while starting; log ${c?.log}:\n${logTail(c?.log ?? "")}`);
       }
       try {
         if (await check()) return;
@@ -253,17 +482,21 @@ export class ControlPlane {
   isRunning(name: ComponentName): boolean {
     const child = this.#children.get(name);
     if (child) return child.exitCode === null && child.signalCode === null;
-    return alive(this.state.components[name].pid);
+    return alive(this.state.components[name]?.pid);
   }
 
   /** Starts one component (again) with its recorded arguments and waits until it is ready. */
   async startComponent(name: ComponentName, deadline = Date.now() + 60_000): Promise<void> {
-    const c = this.state.components[name];
+    const c = this.#component(name);
     if (this.isRunning(name)) throw new TestEnvError(`${name} is already running (pid ${c.pid})`);
     const fd = openSync(c.log, "a");
     let child: ChildProcess;
     try {
-      child = spawn(c.binary, c.args, { detached: true, stdio: ["ignore", fd, fd] });
+      child = spawn(c.binary, c.args, {
+        detached: true,
+        stdio: ["ignore", fd, fd],
+        ...(c.env ? { env: { ...process.env, ...c.env } } : {}),
+      });
     } finally {
       closeSync(fd);
     }
@@ -292,6 +525,12 @@ export class ControlPlane {
         return (await fetchText(`https://127.0.0.1:${p.scheduler}/healthz`, { insecure: true })).status === 200;
       case "kwok":
         return (await fetchText(`https://127.0.0.1:${p.kwok}/healthz`, { insecure: true })).status === 200;
+      case "registry":
+        return (await fetchText(`http://127.0.0.1:${p.registry}/v2/`)).status === 200;
+      case "containerd":
+        return socketAccepts(this.#realNode().containerdSocket);
+      case "kubelet":
+        return (await fetchText(`http://127.0.0.1:${p.kubeletHealthz}/healthz`)).status === 200;
     }
   }
 
@@ -300,8 +539,7 @@ export class ControlPlane {
    * Resolves when no process of the group is left.
    */
   async stopComponent(name: ComponentName, signal: NodeJS.Signals = "SIGTERM", graceMs = 10_000): Promise<void> {
-    const c = this.state.components[name];
-    const pgid = c.pid;
+    const pgid = this.state.components[name]?.pid;
     if (!pgid || !groupAlive(pgid)) return;
     try {
       process.kill(-pgid, signal);
@@ -322,19 +560,32 @@ export class ControlPlane {
 
   /** Every process id this control plane started that is still alive. */
   livePids(): number[] {
-    return COMPONENTS.map((n) => this.state.components[n].pid).filter((p): p is number => groupAlive(p));
+    return this.componentNames.map((n) => this.state.components[n]?.pid).filter((p): p is number => groupAlive(p));
   }
 
-  /** Stops every component (reverse order) and removes the state folder unless `keepState`. */
-  async stop(opts: { keepState?: boolean } = {}): Promise<void> {
-    for (const name of [...COMPONENTS].reverse()) await this.stopComponent(name);
+  /**
+   * Stops every component (reverse order) and removes the state folder unless `keepState`. With a
+   * real node, its pods are deleted first while the kubelet still runs, and afterwards stray shims,
+   * mounts, kubepods cgroups and the machine paths the node wrote to are removed. Resolves with what
+   * could not be removed (empty when clean).
+   */
+  async stop(opts: { keepState?: boolean } = {}): Promise<string[]> {
+    await this.#drainRealNode();
+    for (const name of [...this.componentNames].reverse()) await this.stopComponent(name);
+    let left: string[] = [];
+    const n = this.state.realNode;
+    if (n) {
+      left = await cleanupRealNode(n.dir, n.binaries);
+      releaseMachineLock(this.state.stateDir);
+    }
     if (!opts.keepState) rmSync(this.state.stateDir, { recursive: true, force: true });
+    return left;
   }
 
   /** Component liveness and apiserver readiness. */
   async status(): Promise<{ components: Record<ComponentName, boolean>; ready: boolean }> {
     const components = {} as Record<ComponentName, boolean>;
-    for (const n of COMPONENTS) components[n] = this.isRunning(n);
+    for (const n of this.componentNames) components[n] = this.isRunning(n);
     let ready = false;
     try {
       ready = (await this.api("GET", "/readyz")).status === 200;
@@ -386,7 +637,8 @@ export class ControlPlane {
   }
 
   async #waitNodesReady(deadline: number): Promise<void> {
-    for (const name of this.state.nodes) {
+    const real = this.state.realNode?.name;
+    for (const name of [...this.state.nodes, ...(real ? [real] : [])]) {
       await this.#waitFor(
         `node ${name} to be Ready`,
         deadline,
@@ -399,12 +651,24 @@ export class ControlPlane {
           };
           const ready = node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
           // The node lifecycle controller removes its not-ready taint shortly after Ready.
-          return ready && (node.spec?.taints ?? []).length === 0;
+          const taints = (node.spec?.taints ?? []) as { key?: string }[];
+          return ready && taints.every((t) => name === real && t.key === NODE_KIND_LABEL);
         },
-        "kwok",
+        name === real ? "kubelet" : "kwok",
       );
     }
   }
+}
+
+function socketAccepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
 }
 
 interface ArgsInput {
@@ -419,7 +683,7 @@ interface ArgsInput {
   apiserverArgs: readonly string[];
 }
 
-function makeArgs(i: ArgsInput): Record<ComponentName, ComponentState> {
+function makeArgs(i: ArgsInput): Record<ControlPlaneComponent, ComponentState> {
   const { bins, dir, pki, ports } = i;
   const log = (n: string) => join(dir, "logs", `${n}.log`);
   const peer = `http://127.0.0.1:${ports.peerPort}`;

@@ -35,7 +35,13 @@ export function fetchText(
       u,
       {
         method: opts.method ?? "GET",
-        headers: payload ? { "content-type": "application/json", accept: "application/json" } : {},
+        headers: payload
+          ? {
+              "content-type": "application/json",
+              accept: "application/json",
+              "content-length": String(Buffer.byteLength(payload)),
+            }
+          : {},
         ...(opts.tls ? { ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key } : {}),
         rejectUnauthorized: !opts.insecure,
         timeout: opts.timeoutMs ?? 5000,

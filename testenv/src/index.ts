@@ -1,10 +1,32 @@
-// @minitask/testenv — a real local control plane for tests, fault tests and benchmarks.
+// @minitask/testenv — a real local control plane for tests, fault tests and benchmarks, with kwok
+// (simulated) nodes and a real node (kubelet + containerd) that runs containers.
+export { TestEnvError } from "./build.ts";
 export {
   type ClusterState,
   COMPONENTS,
   type ComponentName,
   type ComponentState,
   ControlPlane,
+  type ControlPlaneComponent,
+  componentsFor,
   freePort,
+  NODE_COMPONENTS,
+  type NodeComponent,
   type StartOptions,
 } from "./controlplane.ts";
+export {
+  type BuildImageOptions,
+  buildImage,
+  ensureNodeArtifacts,
+  type ImageLayer,
+  type NodeArtifacts,
+  nodeArtifactPaths,
+} from "./node-build.ts";
+export {
+  type NodeKind,
+  type RealNodeState,
+  type RealNodeSupport,
+  realNodeLeftovers,
+  realNodeSupport,
+} from "./realnode.ts";
+export { NODE_KIND_LABEL, PAUSE_IMAGE, REAL_NODE_NAME, STEP_IMAGE_TAGS } from "./versions.ts";

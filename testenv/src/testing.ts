@@ -5,6 +5,9 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { inject } from "vitest";
+import { ControlPlane } from "./controlplane.ts";
+import type { NodeKind } from "./realnode.ts";
+import { NODE_KIND_LABEL } from "./versions.ts";
 
 const run = promisify(execFile);
 
@@ -18,6 +21,20 @@ export interface TestEnvInfo {
   readonly kubectl: string;
   /** State folder of the control plane (logs, certs, pid files); empty when reusing a foreign cluster. */
   readonly stateDir: string;
+  /** Which nodes the cluster has: kwok (simulated), real (kubelet + containerd), or both. */
+  readonly nodeKind: NodeKind;
+  /** The real node, when there is one. */
+  readonly realNode?: {
+    /** Node name (`127.0.0.1`). */
+    readonly name: string;
+    /** containerd's socket; `ctr --address <it> -n k8s.io …`. */
+    readonly containerdSocket: string;
+    readonly ctr: string;
+    /** host:port of the node's local registry. */
+    readonly registry: string;
+  };
+  /** Why there is no real node, when the setup wanted one but the machine cannot run it. */
+  readonly realNodeUnavailable?: string;
 }
 
 declare module "vitest" {
@@ -42,17 +59,49 @@ export async function kubectl(args: readonly string[], input?: string): Promise<
   return stdout;
 }
 
+export interface TestNamespaceOptions {
+  /**
+   * `real`: every pod created in the namespace runs on the real node (the namespace carries the
+   * PodNodeSelector and PodTolerationRestriction annotations, so no pod needs changing); fails at once
+   * when the cluster has no real node. Default: wherever the scheduler puts it (the kwok node when
+   * the cluster has both).
+   */
+  readonly node?: "real";
+}
+
+/** Annotations that pin a namespace's pods to the real node and let them tolerate its taint. */
+export function realNodeNamespaceAnnotations(): Record<string, string> {
+  return {
+    "scheduler.alpha.kubernetes.io/node-selector": `${NODE_KIND_LABEL}=real`,
+    "scheduler.alpha.kubernetes.io/defaultTolerations": JSON.stringify([
+      { key: NODE_KIND_LABEL, operator: "Equal", value: "real", effect: "NoSchedule" },
+    ]),
+  };
+}
+
 /**
  * Creates a fresh namespace named `<prefix>-<random>` and returns its name. Each test works in its own
  * namespace; they are left behind for inspection and go away with the control plane.
  */
-export async function createTestNamespace(prefix = "test"): Promise<string> {
+export async function createTestNamespace(prefix = "test", opts: TestNamespaceOptions = {}): Promise<string> {
   const safe = prefix
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, "-")
     .slice(0, 40);
   const name = `${safe}-${randomBytes(4).toString("hex")}`;
-  await kubectl(["create", "namespace", name]);
+  if (opts.node === "real") {
+    const env = testEnv();
+    if (!env.realNode) {
+      throw new Error(
+        `createTestNamespace(${JSON.stringify(prefix)}, { node: "real" }): this cluster has no real node ` +
+          `(${env.realNodeUnavailable ?? `node kind ${env.nodeKind}`}); start one with: npm run cluster -- up --node both`,
+      );
+    }
+    const ns = { apiVersion: "v1", kind: "Namespace", metadata: { name, annotations: realNodeNamespaceAnnotations() } };
+    await kubectl(["create", "-f", "-"], JSON.stringify(ns));
+  } else {
+    await kubectl(["create", "namespace", name]);
+  }
   // Pods are admitted only once the namespace's default ServiceAccount exists (made by the
   // controller manager a moment after the namespace).
   await kubectl(["wait", "--for=create", "serviceaccount/default", "-n", name, "--timeout=60s"]);
@@ -60,6 +109,18 @@ export async function createTestNamespace(prefix = "test"): Promise<string> {
   // test listing ConfigMaps never races with it.
   await kubectl(["wait", "--for=create", "configmap/kube-root-ca.crt", "-n", name, "--timeout=60s"]);
   return name;
+}
+
+/**
+ * Imports a docker-archive tarball (see `buildImage`) into the test cluster's real node and its local
+ * registry; resolves with the image names it carried.
+ */
+export async function importNodeImage(tarball: string): Promise<string[]> {
+  const env = testEnv();
+  const cp = env.stateDir ? ControlPlane.attach(env.stateDir, () => {}) : undefined;
+  if (!cp || !env.realNode)
+    throw new Error(`importNodeImage: this cluster has no real node (node kind ${env.nodeKind})`);
+  return cp.importImage(tarball);
 }
 
 /**

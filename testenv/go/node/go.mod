@@ -1,0 +1,3 @@
+module minitask.local/testenv/node
+
+go 1.26.0
