@@ -42,6 +42,8 @@ export const LABEL_TASK = `${GROUP}/task`;
 export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
 /** The value of {@link LABEL_MANAGED_BY}. */
 export const MANAGED_BY = "minitask-controller";
+/** Annotation on a run's pod: the TaskRun's full name (the label value may be hash-shortened). */
+export const ANNOTATION_TASKRUN_NAME = `${GROUP}/taskrun-name`;
 /** Annotations of a TaskRun that are not copied onto its pod. */
 export const ANNOTATIONS_NOT_COPIED: ReadonlySet<string> = new Set([
   "kubectl.kubernetes.io/last-applied-configuration",

@@ -4,6 +4,7 @@
 // a second pod.
 import type { DeepReadonly } from "@minitask/client";
 import {
+  ANNOTATION_TASKRUN_NAME,
   GROUP,
   LABEL_MANAGED_BY,
   LABEL_TASK,
@@ -82,7 +83,7 @@ export function buildPod(run: ReadonlyTaskRun, task: ReadonlyTask, opts: BuildPo
         [LABEL_TASK]: labelValue(spec?.taskRef ?? ""),
         [LABEL_MANAGED_BY]: MANAGED_BY,
       },
-      annotations: { [`${GROUP}/taskrun-name`]: name, ...(opts.annotations ?? {}) },
+      annotations: { [ANNOTATION_TASKRUN_NAME]: name, ...(opts.annotations ?? {}) },
       ownerReferences: [
         {
           apiVersion: `${GROUP}/v1`,

@@ -1,34 +1,29 @@
-// The TaskRun reconciler: reads the TaskRun, its Task and its Pod from informer caches, creates the one
-// Pod, mirrors the Pod's progress into the TaskRun status (only when it changed, through the status
-// subresource), enforces timeout and cancellation, and records events. Idempotent: any number of
-// reconciles of a key — including after a crash at any point — yield one Pod and the same status.
+// The TaskRun reconciler's executor: reads the TaskRun, its Task and its Pod from informer caches, asks
+// plan.ts what to do, and does it — read the pod from the apiserver, create it, delete it, write the
+// status (only when it changed, through the status subresource), record events — then asks again until
+// the plan settles. Idempotent: any number of reconciles of a key — including after a crash at any
+// point — yield one Pod and the same status.
 import {
   type ApiError,
-  type DeepReadonly,
   isAlreadyExists,
   isApiError,
   isConflict,
   isNotFound,
   type ResourceClient,
 } from "@minitask/client";
-import type { EventRecorder, EventType, ReconcileContext, Result } from "@minitask/controller";
-import type { Lister } from "@minitask/informers";
 import {
-  ANNOTATIONS_NOT_COPIED,
-  GROUP,
-  podNameFor,
-  type ReadonlyTaskRun,
-  Reasons,
-  type Task,
-  type TaskRun,
-  type TaskRunStatus,
-} from "../contract.ts";
-import { parseDuration } from "../duration.ts";
+  type EventRecorder,
+  type EventType,
+  type ReconcileContext,
+  type Result,
+  TerminalError,
+} from "@minitask/controller";
+import { type Lister, MutationCache } from "@minitask/informers";
+import { GROUP, podNameFor, type ReadonlyTaskRun, type Task, type TaskRun, type TaskRunStatus } from "../contract.ts";
 import type { TaskRunClient } from "../generated/minitask.myorg.dev/v1/index.ts";
 import type { Pod } from "./corev1.ts";
-import { InvalidParamsError } from "./params.ts";
-import { buildPod } from "./pod.ts";
-import { closeSteps, isTerminal, jsonEqual, nextStatus, outcomeFromPod, type StatusInput } from "./status.ts";
+import { type ActiveRunView, planActive, planFinished } from "./plan.ts";
+import { isTerminal, jsonEqual, nextStatus, type StatusInput } from "./status.ts";
 
 export interface TaskRunReconcilerOptions {
   readonly taskRuns: Lister<TaskRun>;
@@ -58,21 +53,30 @@ function splitKey(key: string): { namespace: string; name: string } {
  */
 const TOO_LARGE_FOR_ETCD = /etcdserver: request is too large|trying to send message larger than max/;
 
-/** Whether an apiserver error means "this will never work" (bad request / invalid / forbidden / too large…). */
-function permanent(err: unknown): err is ApiError {
+/** Whether the apiserver refused the object itself: the same request can never succeed. */
+function refused(err: unknown): err is ApiError {
   if (!isApiError(err)) return false;
-  return [400, 403, 404, 413, 422].includes(err.code) || (err.code === 500 && TOO_LARGE_FOR_ETCD.test(err.message));
+  return [400, 413, 422].includes(err.code) || (err.code === 500 && TOO_LARGE_FOR_ETCD.test(err.message));
+}
+
+/**
+ * Whether creating a pod failed for good: refused, or forbidden (Pod Security admission and resource
+ * quotas answer 403), or its namespace is gone (404).
+ */
+function podCreateFailedForGood(err: unknown): err is ApiError {
+  return refused(err) || (isApiError(err) && [403, 404].includes(err.code));
 }
 
 export class TaskRunReconciler {
   readonly #o: TaskRunReconcilerOptions;
   readonly #now: () => number;
-  /** key → the TaskRun version our last status write produced, until the cache has caught up with it. */
-  readonly #written = new Map<string, { uid: string; rv: string; at: number }>();
+  /** Read-your-writes: our last status write of each run, until the informer's cache has caught up. */
+  readonly #written: MutationCache<TaskRun>;
 
   constructor(opts: TaskRunReconcilerOptions) {
     this.#o = opts;
     this.#now = opts.now ?? Date.now;
+    this.#written = new MutationCache<TaskRun>({ ttlMs: 5_000, clock: { now: this.#now } });
   }
 
   /** The reconcile function for `Controller`. */
@@ -80,10 +84,10 @@ export class TaskRunReconciler {
     const { namespace, name } = splitKey(key);
     const run = this.#o.taskRuns.namespace(namespace).get(name);
     if (!run) {
-      this.#written.delete(key);
+      this.#written.forget(key);
       return {}; // deleted: its pod is garbage-collected through the owner reference
     }
-    if (this.#cacheBehindOurWrite(key, run)) {
+    if (this.#written.isBehind(key, run)) {
       // Our last status write is not in the cache yet: acting on the older copy would only conflict.
       // The informer's event for that write requeues this key; the delay is a backstop.
       ctx.log.debug("cache behind our last status write; waiting for it");
@@ -94,187 +98,48 @@ export class TaskRunReconciler {
   };
 
   async #reconcileActive(run: ReadonlyTaskRun, ctx: ReconcileContext): Promise<Result> {
-    const now = this.#now();
     const ns = run.metadata?.namespace ?? "";
     const podName = podNameFor(run.metadata?.name ?? "");
-
-    let timeoutMs: number;
-    try {
-      timeoutMs = parseDuration(run.spec?.timeout ?? "1h");
-    } catch (err) {
-      return this.#finish(run, ctx, {
-        phase: "Failed",
-        reason: Reasons.InvalidTimeout,
-        message: (err as Error).message,
-      });
-    }
-    const created = Date.parse(run.metadata?.creationTimestamp ?? "") || now;
-    const deadline = timeoutMs > 0 ? created + timeoutMs : Number.POSITIVE_INFINITY;
-
-    let pod = this.#o.pods.namespace(ns).get(podName) as DeepReadonly<Pod> | undefined;
-    if (pod && !this.#ownedBy(pod, run)) {
-      return this.#finish(run, ctx, {
-        phase: "Failed",
-        reason: Reasons.PodCreationFailed,
-        message: `a pod named ${podName} already exists and is not controlled by this TaskRun`,
-      });
-    }
-    if (!pod && run.status?.podName) {
-      // The cache may lag behind our own create; ask the apiserver before concluding the pod is gone.
-      pod = await this.#livePod(ns, podName, ctx.signal);
-      if (!pod) {
-        return this.#finish(run, ctx, {
-          phase: "Failed",
-          reason: Reasons.PodDeleted,
-          message: `pod ${podName} was deleted while the run was active`,
-          steps: closeSteps(run.status?.steps as TaskRunStatus["steps"], Reasons.PodDeleted),
-        });
-      }
-    }
-
-    if (run.spec?.cancelled) {
-      if (pod) await this.#deletePod(ns, podName, ctx);
-      return this.#finish(run, ctx, {
-        phase: "Failed",
-        reason: Reasons.Cancelled,
-        message: "the TaskRun was cancelled",
-        ...(pod ? { steps: closeSteps(outcomeFromPod(pod).steps, Reasons.Cancelled), podName } : {}),
-      });
-    }
-
-    if (!pod) {
-      const task = this.#o.tasks.namespace(ns).get(run.spec?.taskRef ?? "");
-      if (!task) {
-        const message = `task "${run.spec?.taskRef}" not found in namespace ${ns}`;
-        if (now >= deadline) return this.#finish(run, ctx, { phase: "Failed", reason: Reasons.TaskNotFound, message });
-        await this.#write(run, ctx, {
-          phase: "Pending",
-          reason: Reasons.TaskNotFound,
-          message: `${message}; waiting for it`,
-        });
-        // The Task informer wakes this run when the Task appears; the deadline is the backstop.
-        return Number.isFinite(deadline) ? { requeueAfterMs: Math.max(1, deadline - now) } : {};
-      }
-      if (now >= deadline) {
-        return this.#finish(run, ctx, {
-          phase: "Failed",
-          reason: Reasons.TimedOut,
-          message: "the run timed out before its pod was created",
-        });
-      }
-      let desired: Pod;
-      try {
-        desired = buildPod(run, task, {
-          remainingMs: Number.isFinite(deadline) ? deadline - now : undefined,
-          annotations: this.#propagatedAnnotations(run),
-        });
-        const labels = this.#propagatedLabels(run);
-        desired.metadata = { ...desired.metadata, labels: { ...labels, ...desired.metadata?.labels } };
-      } catch (err) {
-        if (err instanceof InvalidParamsError) {
-          return this.#finish(run, ctx, { phase: "Failed", reason: Reasons.InvalidParams, message: err.message });
-        }
-        throw err;
-      }
-      try {
-        pod = (await this.#o.podClient.inNamespace(ns).create(desired, { signal: ctx.signal })) as Pod;
-        this.#event(run, "Normal", "PodCreated", `Created pod ${podName}`);
-      } catch (err) {
-        if (isAlreadyExists(err)) {
-          pod = await this.#livePod(ns, podName, ctx.signal);
-          if (!pod) throw err; // deleted in between: retry
-          if (!this.#ownedBy(pod, run)) {
-            return this.#finish(run, ctx, {
-              phase: "Failed",
-              reason: Reasons.PodCreationFailed,
-              message: `a pod named ${podName} already exists and is not controlled by this TaskRun`,
-            });
-          }
-        } else if (permanent(err)) {
-          return this.#finish(run, ctx, { phase: "Failed", reason: Reasons.PodCreationFailed, message: err.message });
-        } else {
-          throw err;
-        }
-      }
-    }
-
-    const outcome = outcomeFromPod(pod);
-    if (!isTerminal(outcome.phase) && now >= deadline) {
-      await this.#deletePod(ns, podName, ctx);
-      return this.#finish(run, ctx, {
-        phase: "Failed",
-        reason: Reasons.TimedOut,
-        message: `the run did not finish within its timeout (${run.spec?.timeout})`,
-        steps: closeSteps(outcome.steps, Reasons.TimedOut),
-        podName,
-        startTime: outcome.startTime,
-      });
-    }
-    const pullTimeout = this.#o.imagePullTimeoutMs ?? 120_000;
-    let requeueAfterMs: number | undefined;
-    if (outcome.imagePullError) {
-      const podCreated = Date.parse(pod.metadata?.creationTimestamp ?? "") || now;
-      if (now - podCreated >= pullTimeout) {
-        await this.#deletePod(ns, podName, ctx);
-        return this.#finish(run, ctx, {
-          phase: "Failed",
-          reason: Reasons.ImagePullFailed,
-          message: `step "${outcome.imagePullError.step}" could not pull its image for ${Math.round(pullTimeout / 1000)}s: ${outcome.imagePullError.message}`,
-          steps: closeSteps(outcome.steps, Reasons.ImagePullFailed),
-          podName,
-        });
-      }
-      requeueAfterMs = podCreated + pullTimeout - now;
-    }
-    const input: StatusInput = {
-      phase: outcome.phase,
-      reason: outcome.reason,
-      message: outcome.message,
-      podName,
-      steps: outcome.steps,
-      startTime: outcome.startTime,
-      finishTime: outcome.finishTime,
+    const view: Mutable<ActiveRunView> = {
+      run,
+      task: this.#o.tasks.namespace(ns).get(run.spec?.taskRef ?? ""),
+      pod: this.#o.pods.namespace(ns).get(podName),
+      podChecked: false,
+      now: this.#now(),
+      imagePullTimeoutMs: this.#o.imagePullTimeoutMs ?? 120_000,
     };
-    if (isTerminal(outcome.phase)) return this.#finish(run, ctx, input);
-    await this.#write(run, ctx, input);
-    if (Number.isFinite(deadline)) {
-      const untilDeadline = Math.max(1, deadline - now);
-      requeueAfterMs = requeueAfterMs === undefined ? untilDeadline : Math.min(requeueAfterMs, untilDeadline);
+    // Each pass performs one decision; reading or creating the pod leads to a second (or third) pass.
+    for (;;) {
+      const decision = planActive(view);
+      switch (decision.type) {
+        case "checkPod":
+          view.pod = await this.#livePod(ns, decision.podName, ctx.signal);
+          view.podChecked = true;
+          continue;
+        case "createPod":
+          try {
+            view.pod = await this.#o.podClient.inNamespace(ns).create(decision.pod, { signal: ctx.signal });
+            this.#event(run, "Normal", "PodCreated", `Created pod ${podName}`);
+          } catch (err) {
+            if (isAlreadyExists(err)) {
+              view.pod = await this.#livePod(ns, podName, ctx.signal);
+              if (!view.pod) throw err; // deleted in between: retry
+            } else if (podCreateFailedForGood(err)) {
+              view.createFailure = err.message;
+            } else {
+              throw err;
+            }
+          }
+          view.podChecked = true;
+          continue;
+        case "finish":
+          if (decision.deletePod) await this.#deletePod(ns, podName, ctx);
+          return this.#finish(run, ctx, decision.status);
+        case "update":
+          await this.#write(run, ctx, decision.status);
+          return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {};
+      }
     }
-    return requeueAfterMs !== undefined ? { requeueAfterMs } : {};
-  }
-
-  #cacheBehindOurWrite(key: string, run: ReadonlyTaskRun): boolean {
-    const w = this.#written.get(key);
-    if (!w) return false;
-    const rv = run.metadata?.resourceVersion ?? "";
-    const caughtUp =
-      run.metadata?.uid !== w.uid ||
-      rv === w.rv ||
-      // Resource versions are opaque, but the apiserver's are etcd revisions: a larger one is newer.
-      (/^\d+$/.test(rv) && /^\d+$/.test(w.rv) && BigInt(rv) > BigInt(w.rv)) ||
-      this.#now() - w.at > 5_000;
-    if (caughtUp) this.#written.delete(key);
-    return !caughtUp;
-  }
-
-  #ownedBy(pod: DeepReadonly<Pod>, run: ReadonlyTaskRun): boolean {
-    return (pod.metadata?.ownerReferences ?? []).some(
-      (r) => r.controller === true && r.kind === "TaskRun" && r.uid === run.metadata?.uid,
-    );
-  }
-
-  #propagatedAnnotations(run: ReadonlyTaskRun): Record<string, string> {
-    const out: Record<string, string> = {};
-    const annotations: Readonly<Record<string, string>> = run.metadata?.annotations ?? {};
-    for (const [k, v] of Object.entries(annotations)) {
-      if (!ANNOTATIONS_NOT_COPIED.has(k)) out[k] = v;
-    }
-    return out;
-  }
-
-  #propagatedLabels(run: ReadonlyTaskRun): Record<string, string> {
-    return { ...(run.metadata?.labels ?? {}) };
   }
 
   async #livePod(ns: string, name: string, signal: AbortSignal): Promise<Pod | undefined> {
@@ -305,22 +170,14 @@ export class TaskRunReconciler {
 
   /** Writes the status if it changed; returns the status now stored (or undefined on a conflict). */
   async #write(run: ReadonlyTaskRun, ctx: ReconcileContext, input: StatusInput): Promise<TaskRunStatus | undefined> {
-    const now = this.#now();
-    const status = nextStatus(run, input, now);
+    const status = nextStatus(run, input, this.#now());
     if (jsonEqual(status, run.status ?? {})) return status;
     const before = run.status?.phase;
     try {
       const updated = await this.#o.taskRunClient
         .inNamespace(run.metadata?.namespace ?? "")
         .updateStatus({ ...(run as TaskRun), status }, { signal: ctx.signal });
-      const rv = updated.metadata?.resourceVersion;
-      if (rv) {
-        this.#written.set(`${run.metadata?.namespace}/${run.metadata?.name}`, {
-          uid: run.metadata?.uid ?? "",
-          rv,
-          at: now,
-        });
-      }
+      this.#written.record(updated);
     } catch (err) {
       if (isConflict(err)) {
         // Someone (or our own previous write) changed the run: the informer brings the new version
@@ -329,6 +186,8 @@ export class TaskRunReconciler {
         return undefined;
       }
       if (isNotFound(err)) return undefined; // deleted meanwhile
+      // A status the apiserver refuses is refused again on every retry: record it, do not hot-loop.
+      if (refused(err)) throw new TerminalError(`the apiserver refused the status of this TaskRun: ${err.message}`);
       throw err;
     }
     if (status.phase !== before) {
@@ -342,12 +201,9 @@ export class TaskRunReconciler {
   }
 
   async #afterFinished(run: ReadonlyTaskRun, ctx: ReconcileContext): Promise<Result> {
-    const ttl = this.#o.ttlAfterFinishedMs;
-    if (ttl === undefined) return {};
-    const finished = Date.parse(run.status?.finishTime ?? "");
-    if (!Number.isFinite(finished)) return {};
-    const left = finished + ttl - this.#now();
-    if (left > 0) return { requeueAfterMs: left };
+    const decision = planFinished(run, this.#o.ttlAfterFinishedMs, this.#now());
+    if (decision.type === "keep") return {};
+    if (decision.type === "requeue") return { requeueAfterMs: decision.afterMs };
     try {
       await this.#o.taskRunClient.inNamespace(run.metadata?.namespace ?? "").delete(run.metadata?.name ?? "", {
         signal: ctx.signal,
@@ -365,3 +221,5 @@ export class TaskRunReconciler {
     this.#o.events?.record({ ...run, apiVersion: `${GROUP}/v1`, kind: "TaskRun" }, type, reason, note);
   }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };

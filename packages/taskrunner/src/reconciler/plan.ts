@@ -1,0 +1,186 @@
+// The TaskRun reconciler's decisions, as pure functions: from what was read (the run, its Task, its Pod,
+// the time) to the one thing to do next. No I/O here; `reconciler.ts` performs each decision and, after
+// reading or creating the pod, asks again. Every branch is one row of the table in plan.test.ts.
+//
+//   active run:   InvalidTimeout · foreign pod · status names a pod the cache lacks (check) · pod gone ·
+//                 cancelled · Task missing (wait, or fail at the deadline) · deadline before the pod ·
+//                 InvalidParams · create failed permanently · create · deadline with the pod running ·
+//                 image pull stuck · pod finished · pod progressing
+//   finished run: keep · delete after the TTL · requeue at the TTL
+import type { DeepReadonly } from "@minitask/client";
+import { ANNOTATIONS_NOT_COPIED, podNameFor, type ReadonlyTask, type ReadonlyTaskRun, Reasons } from "../contract.ts";
+import { parseDuration } from "../duration.ts";
+import type { Pod } from "./corev1.ts";
+import { InvalidParamsError } from "./params.ts";
+import { buildPod } from "./pod.ts";
+import { closeSteps, isTerminal, outcomeFromPod, type StatusInput } from "./status.ts";
+
+/** What the reconciler knows about an active (not finished) run. */
+export interface ActiveRunView {
+  readonly run: ReadonlyTaskRun;
+  /** The run's Task from the cache (undefined: not there). */
+  readonly task: ReadonlyTask | undefined;
+  /** The run's pod: from the cache, or from the apiserver after a `checkPod` or `createPod`. */
+  readonly pod: DeepReadonly<Pod> | undefined;
+  /** The apiserver was asked about the pod (its absence is real, not cache lag). */
+  readonly podChecked: boolean;
+  /** Why creating the pod failed for good (a 4xx other than AlreadyExists), after a `createPod`. */
+  readonly createFailure?: string | undefined;
+  readonly now: number;
+  /** How long a step may fail to pull its image before the run fails. */
+  readonly imagePullTimeoutMs: number;
+}
+
+/** The next thing to do for an active run. */
+export type ActiveDecision =
+  /** The cache has no pod but the status names one: read it from the apiserver, then decide again. */
+  | { readonly type: "checkPod"; readonly podName: string }
+  /** Create this pod, then decide again with the pod the apiserver returned (or the existing one). */
+  | { readonly type: "createPod"; readonly pod: Pod }
+  /** Write this terminal status (deleting the pod first when asked): the run is over. */
+  | { readonly type: "finish"; readonly status: StatusInput; readonly deletePod: boolean }
+  /** Write this status (if it changed) and look again after `requeueAfterMs` (if set). */
+  | { readonly type: "update"; readonly status: StatusInput; readonly requeueAfterMs?: number };
+
+const fail = (
+  reason: string,
+  message: string,
+  extra: Partial<StatusInput> = {},
+  deletePod = false,
+): ActiveDecision => ({
+  type: "finish",
+  status: { phase: "Failed", reason, message, ...extra },
+  deletePod,
+});
+
+/** Whether `pod` is controlled by `run` (by uid: a pod of an older run of the same name is not). */
+export function isOwnedBy(pod: DeepReadonly<Pod>, run: ReadonlyTaskRun): boolean {
+  return (pod.metadata?.ownerReferences ?? []).some(
+    (r) => r.controller === true && r.kind === "TaskRun" && r.uid === run.metadata?.uid,
+  );
+}
+
+/** The labels and annotations of the run that its pod carries too. */
+function propagated(run: ReadonlyTaskRun): { labels: Record<string, string>; annotations: Record<string, string> } {
+  const annotations: Record<string, string> = {};
+  for (const [k, v] of Object.entries(run.metadata?.annotations ?? {})) {
+    if (!ANNOTATIONS_NOT_COPIED.has(k)) annotations[k] = v;
+  }
+  return { labels: { ...(run.metadata?.labels ?? {}) }, annotations };
+}
+
+/** Decides the next step for an active run. */
+export function planActive(v: ActiveRunView): ActiveDecision {
+  const { run, now } = v;
+  const podName = podNameFor(run.metadata?.name ?? "");
+
+  let timeoutMs: number;
+  try {
+    timeoutMs = parseDuration(run.spec?.timeout ?? "1h");
+  } catch (err) {
+    return fail(Reasons.InvalidTimeout, (err as Error).message);
+  }
+  const created = Date.parse(run.metadata?.creationTimestamp ?? "") || now;
+  const deadline = timeoutMs > 0 ? created + timeoutMs : Number.POSITIVE_INFINITY;
+  const untilDeadline = Number.isFinite(deadline) ? Math.max(1, deadline - now) : undefined;
+
+  const pod = v.pod;
+  if (pod && !isOwnedBy(pod, run)) {
+    return fail(
+      Reasons.PodCreationFailed,
+      `a pod named ${podName} already exists and is not controlled by this TaskRun`,
+    );
+  }
+  if (!pod && run.status?.podName) {
+    // The cache may lag behind our own create; ask the apiserver before concluding the pod is gone.
+    if (!v.podChecked) return { type: "checkPod", podName };
+    return fail(Reasons.PodDeleted, `pod ${podName} was deleted while the run was active`, {
+      steps: closeSteps(run.status?.steps, Reasons.PodDeleted),
+    });
+  }
+
+  if (run.spec?.cancelled) {
+    const steps = pod ? { steps: closeSteps(outcomeFromPod(pod).steps, Reasons.Cancelled), podName } : {};
+    return fail(Reasons.Cancelled, "the TaskRun was cancelled", steps, pod !== undefined);
+  }
+
+  if (!pod) {
+    if (v.createFailure !== undefined) return fail(Reasons.PodCreationFailed, v.createFailure);
+    const task = v.task;
+    if (!task) {
+      const message = `task "${run.spec?.taskRef}" not found in namespace ${run.metadata?.namespace ?? ""}`;
+      if (now >= deadline) return fail(Reasons.TaskNotFound, message);
+      // The Task informer wakes this run when the Task appears; the deadline is the backstop.
+      return {
+        type: "update",
+        status: { phase: "Pending", reason: Reasons.TaskNotFound, message: `${message}; waiting for it` },
+        ...(untilDeadline !== undefined ? { requeueAfterMs: untilDeadline } : {}),
+      };
+    }
+    if (now >= deadline) return fail(Reasons.TimedOut, "the run timed out before its pod was created");
+    try {
+      const { labels, annotations } = propagated(run);
+      const desired = buildPod(run, task, { remainingMs: untilDeadline, annotations });
+      desired.metadata = { ...desired.metadata, labels: { ...labels, ...desired.metadata?.labels } };
+      return { type: "createPod", pod: desired };
+    } catch (err) {
+      if (err instanceof InvalidParamsError) return fail(Reasons.InvalidParams, err.message);
+      throw err;
+    }
+  }
+
+  const outcome = outcomeFromPod(pod);
+  if (!isTerminal(outcome.phase) && now >= deadline) {
+    return fail(
+      Reasons.TimedOut,
+      `the run did not finish within its timeout (${run.spec?.timeout})`,
+      { steps: closeSteps(outcome.steps, Reasons.TimedOut), podName, startTime: outcome.startTime },
+      true,
+    );
+  }
+  let requeueAfterMs = untilDeadline;
+  if (outcome.imagePullError) {
+    const podCreated = Date.parse(pod.metadata?.creationTimestamp ?? "") || now;
+    const pullTimeout = v.imagePullTimeoutMs;
+    if (now - podCreated >= pullTimeout) {
+      return fail(
+        Reasons.ImagePullFailed,
+        `step "${outcome.imagePullError.step}" could not pull its image for ${Math.round(pullTimeout / 1000)}s: ${outcome.imagePullError.message}`,
+        { steps: closeSteps(outcome.steps, Reasons.ImagePullFailed), podName },
+        true,
+      );
+    }
+    const untilPullTimeout = podCreated + pullTimeout - now;
+    requeueAfterMs = requeueAfterMs === undefined ? untilPullTimeout : Math.min(requeueAfterMs, untilPullTimeout);
+  }
+  const status: StatusInput = {
+    phase: outcome.phase,
+    reason: outcome.reason,
+    message: outcome.message,
+    podName,
+    steps: outcome.steps,
+    startTime: outcome.startTime,
+    finishTime: outcome.finishTime,
+  };
+  if (isTerminal(outcome.phase)) return { type: "finish", status, deletePod: false };
+  return { type: "update", status, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
+}
+
+/** The next thing to do for a finished run. */
+export type FinishedDecision =
+  | { readonly type: "keep" }
+  | { readonly type: "requeue"; readonly afterMs: number }
+  | { readonly type: "delete" };
+
+/** Deletes finished runs `ttlAfterFinishedMs` after their finish time (undefined: keep them). */
+export function planFinished(
+  run: ReadonlyTaskRun,
+  ttlAfterFinishedMs: number | undefined,
+  now: number,
+): FinishedDecision {
+  if (ttlAfterFinishedMs === undefined) return { type: "keep" };
+  const finished = Date.parse(run.status?.finishTime ?? "");
+  if (!Number.isFinite(finished)) return { type: "keep" };
+  const left = finished + ttlAfterFinishedMs - now;
+  return left > 0 ? { type: "requeue", afterMs: left } : { type: "delete" };
+}
