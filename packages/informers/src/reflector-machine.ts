@@ -4,11 +4,12 @@
 // `transition`, carries out the effects (sink calls, counters, reports) and backs off when told to.
 // Modelled on kube-rs's `watcher.rs` (`enum State`, one `step`, backoff outside the watcher).
 //
-//   Empty ─start─▶ Listing ─page (+continue)─▶ Listing ─last page─▶ Synced(rv) ─opened─▶ Watching(rv)
-//     │                                                               ▲    ▲                │
-//     └─opened (watch-list)─▶ InitialWatch ─initial-events-end─▶ Watching(rv) ◀─event─┘    │
-//                                                                     └──ended / failed────┘
-//   410 Gone / "too large resource version" anywhere ─▶ Empty (relist)
+//            start              last page
+//   Empty ──────────▶ Listing ───────────▶ Synced(rv) ──opened──▶ Watching(rv) ──event──▶ Watching(rv')
+//     │                 ⟲ next page           ▲                      ▲    │
+//     │ opened (watch-list)                   └── ended / failed ────┼────┘
+//     └──────────▶ InitialWatch ── initial-events-end bookmark ──────┘ (the same stream goes on)
+//   410 Gone / Expired / "too large resource version" ──▶ Empty (relist)
 //
 // | state        | observation                   | next                             | effects                      |
 // |--------------|-------------------------------|----------------------------------|------------------------------|
@@ -18,8 +19,8 @@
 // | Listing      | page with a continue token    | Listing (next page)              |                              |
 // | Listing      | last page                     | Synced(list RV)                  | listed, healthy, synced      |
 // | Listing      | failed: 410 on a continue     | Listing (one unpaginated list)   | expired-continue, report     |
-// | Listing      | failed: 410 / too large       | Empty (consistent)               | report (at once, unless the  |
-// |              |                               |                                  |   list was already consistent)|
+// | Listing      | failed: 410 / too large       | Empty (consistent)               | report (at once, unless this |
+// |              |                               |                                  |   list was consistent)       |
 // | Listing      | failed: other                 | Empty                            | report (backoff)             |
 // | InitialWatch | object event                  | InitialWatch                     | collect (or skipped, report) |
 // | InitialWatch | bookmark                      | InitialWatch                     | bookmark                     |

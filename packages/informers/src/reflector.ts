@@ -1,22 +1,16 @@
 // The reflector: keeps a sink (the informer's store) in step with the apiserver by listing and then
 // watching, following client-go's resource-version rules. It runs the state machine of
-// `reflector-machine.ts` (the states, and the table of transitions):
-//
-//   Empty ──▶ Listing ──▶ Synced(rv) ──▶ Watching(rv) ──event──▶ Watching(rv')
-//     │          (pages)      ▲  ▲             │ clean close: Synced(rv), watch again (no relist)
-//     └──▶ InitialWatch ──────┼──┴─────────────┘ other failure: back off, Synced(rv)
-//         (watch-list)        └── initial-events-end bookmark ─▶ Watching(rv)
-//   410 Gone / Expired / "too large resource version" ─▶ Empty (relist)
-//
-// This file is the I/O around that table: each state's request or stream read, the effects of each
-// transition (sink calls, counters, observer, reports), the watch-list guard's timer, and the backoff
-// between failed steps. Every failure is reported to the watch-error hook (and the observer) with what
-// happens next; nothing is retried silently and nothing gives up.
+// `reflector-machine.ts`, where the states (Empty, Listing, InitialWatch, Synced, Watching) and the table of
+// transitions are; this file is the I/O around that table: each state's request or stream read, the effects
+// of each transition (sink calls, counters, observer, reports), the watch-list guard's timer, and the
+// backoff, which happens in the run loop between steps. Every failure is reported to the watch-error hook
+// (and the observer) with what happens next; nothing is retried silently and nothing gives up.
 import {
   isTooManyRequests,
   type KubeList,
   type KubeObject,
   type ListOptions,
+  type ObjectWatchEvent,
   type WatchOptions,
   type WatchStream,
 } from "@minitask/client";
@@ -37,6 +31,7 @@ import {
   describe,
   type Effect,
   type Empty,
+  type InitialWatch,
   type Listing,
   listRequest,
   type MachineConfig,
@@ -50,6 +45,7 @@ import {
   type Synced,
   type Transition,
   transition,
+  type Watching,
   watchRequest,
 } from "./reflector-machine.ts";
 
@@ -219,12 +215,24 @@ export class Reflector<T extends KubeObject> {
     if (this.#running) throw new Error("reflector is already running");
     this.#running = true;
     this.#startedAt = this.#clock.now();
-    this.#state = restart(this.#state);
+    this.#restart();
     try {
       while (!signal.aborted) {
         let wait: number;
         try {
-          wait = this.#enter(transition(this.#state, await this.#observe(this.#state, signal), this.#machine));
+          const state = this.#state;
+          let seen: Observation<T>;
+          if (state.kind === "Watching" || state.kind === "InitialWatch") {
+            // A stream is read in the loop itself: one await per event (the hot path).
+            try {
+              seen = this.#read(state, await state.watch.events.next());
+            } catch (error) {
+              seen = this.#failed(error, signal);
+            }
+          } else {
+            seen = await this.#request(state, signal);
+          }
+          wait = this.#enter(transition(state, seen, this.#machine));
         } catch (err) {
           if (signal.aborted) break;
           // Only a bug gets here (the steps turn API failures into observations): report it, start over.
@@ -234,15 +242,21 @@ export class Reflector<T extends KubeObject> {
         if (wait > 0) await this.#sleep(wait, signal);
       }
     } finally {
-      this.#release(this.#state, undefined);
-      this.#state = restart(this.#state);
+      this.#restart();
       this.#running = false;
     }
   }
 
+  /** Back to Empty at the same position (a run starts and ends there), closing any stream. */
+  #restart(): void {
+    this.#release(this.#state, undefined);
+    this.#state = restart(this.#state);
+  }
+
   // ---- the I/O of each state: what it observes
 
-  #observe(state: ReflectorState<T>, signal: AbortSignal): Promise<Observation<T>> | Observation<T> {
+  /** The request of a state without a stream: a list page, a watch to open, or none. */
+  #request(state: Empty | Listing<T> | Synced, signal: AbortSignal): Promise<Observation<T>> | Observation<T> {
     switch (state.kind) {
       case "Empty":
         return this.usesWatchList() ? this.#openWatch(state, signal) : { kind: "start", at: this.#clock.now() };
@@ -250,9 +264,6 @@ export class Reflector<T extends KubeObject> {
         return this.#listPage(state, signal);
       case "Synced":
         return this.#openWatch(state, signal);
-      case "InitialWatch":
-      case "Watching":
-        return this.#nextEvent(state.watch, state.kind === "InitialWatch", signal);
     }
   }
 
@@ -302,18 +313,15 @@ export class Reflector<T extends KubeObject> {
     return { kind: "opened", watch };
   }
 
-  async #nextEvent(watch: OpenWatch<T>, initial: boolean, signal: AbortSignal): Promise<Observation<T>> {
-    try {
-      const next = await watch.events.next();
-      if (next.done) {
-        const at = this.#clock.now();
-        return initial && watch.guard?.fired ? { kind: "quiet", at } : { kind: "ended", at };
-      }
-      if (initial) watch.guard?.touch();
-      return { kind: "event", event: next.value };
-    } catch (error) {
-      return this.#failed(error, signal);
+  /** What the next item of a stream is: an event, or its end. */
+  #read(state: InitialWatch<T> | Watching<T>, next: IteratorResult<ObjectWatchEvent<T>>): Observation<T> {
+    const guard = state.kind === "InitialWatch" ? state.watch.guard : undefined;
+    if (next.done) {
+      const at = this.#clock.now();
+      return guard?.fired ? { kind: "quiet", at } : { kind: "ended", at };
     }
+    guard?.touch();
+    return { kind: "event", event: next.value };
   }
 
   #failed(error: unknown, signal: AbortSignal): Observation<T> {
