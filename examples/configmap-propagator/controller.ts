@@ -11,8 +11,8 @@ import {
   type KubeClient,
   type KubeObject,
 } from "@minitask/client";
-import { Controller, enqueueMapped, type Logger, type Result } from "@minitask/controller";
-import { newLister, SharedInformerFactory, splitMetaNamespaceKey } from "@minitask/informers";
+import { type Controller, controllerFor, type Logger, Manager, type Result } from "@minitask/controller";
+import { newLister, type SharedInformerFactory, splitMetaNamespaceKey } from "@minitask/informers";
 
 export const SOURCE_LABEL = "minitask.dev/propagate";
 export const TARGET_NS_LABEL = "minitask.dev/propagate-into";
@@ -27,9 +27,7 @@ export interface ConfigMap extends KubeObject {
 type Namespace = KubeObject;
 
 export interface PropagatorOptions {
-  readonly client: KubeClient;
   readonly workers?: number;
-  readonly logger?: Logger;
 }
 
 export interface Propagator {
@@ -43,16 +41,17 @@ const sameData = (a: DeepReadonly<ConfigMap>, b: DeepReadonly<ConfigMap>) =>
   JSON.stringify(a.data ?? {}) === JSON.stringify(b.data ?? {}) &&
   JSON.stringify(a.binaryData ?? {}) === JSON.stringify(b.binaryData ?? {});
 
-export function newPropagator(opts: PropagatorOptions): Propagator {
-  const { client } = opts;
-  const factory = new SharedInformerFactory(client);
-  const sources = factory.forResource<ConfigMap>(builtinResources.configMaps, {
-    labelSelector: `${SOURCE_LABEL}=true`,
-  });
-  const copies = factory.forResource<ConfigMap>(builtinResources.configMaps, { labelSelector: `${COPY_LABEL}=true` });
-  const namespaces = factory.forResource<Namespace>(builtinResources.namespaces, {
-    labelSelector: `${TARGET_NS_LABEL}=true`,
-  });
+const sourceSelector = { labelSelector: `${SOURCE_LABEL}=true` };
+const copySelector = { labelSelector: `${COPY_LABEL}=true` };
+const namespaceSelector = { labelSelector: `${TARGET_NS_LABEL}=true` };
+
+/** Adds the propagator's controller to `manager` (start the manager to run it). */
+export function addPropagator(manager: Manager, opts: PropagatorOptions = {}): Controller {
+  const client = manager.client;
+  const factory = manager.informers;
+  const sources = factory.forResource<ConfigMap>(builtinResources.configMaps, sourceSelector);
+  const copies = factory.forResource<ConfigMap>(builtinResources.configMaps, copySelector);
+  const namespaces = factory.forResource<Namespace>(builtinResources.namespaces, namespaceSelector);
   copies.addIndexers({
     [SOURCE_INDEX]: (cm) => {
       const src = cm.metadata?.annotations?.[SOURCE_ANNOTATION];
@@ -119,40 +118,34 @@ export function newPropagator(opts: PropagatorOptions): Propagator {
     return {};
   };
 
-  const controller = new Controller({
-    name: "configmap-propagator",
-    reconcile,
-    workers: opts.workers ?? 2,
-    waitFor: [sources, copies, namespaces],
-    ...(opts.logger ? { logger: opts.logger } : {}),
-  });
   const sourceKey = (cm: DeepReadonly<ConfigMap>) => [`${cm.metadata?.namespace}/${cm.metadata?.name}`];
-  sources.addEventHandler(enqueueMapped<ConfigMap>(controller.queue, sourceKey));
-  // A copy changed or deleted by someone else: reconcile its source.
-  copies.addEventHandler(
-    enqueueMapped<ConfigMap>(controller.queue, (cm) => {
-      const src = cm.metadata?.annotations?.[SOURCE_ANNOTATION];
-      return src ? [src] : [];
-    }),
+  return (
+    controllerFor(manager, builtinResources.configMaps, sourceSelector)
+      // A copy changed or deleted by someone else: reconcile its source.
+      .watches<ConfigMap>(
+        builtinResources.configMaps,
+        (cm) => {
+          const src = cm.metadata?.annotations?.[SOURCE_ANNOTATION];
+          return src ? [src] : [];
+        },
+        copySelector,
+      )
+      // A namespace gained or lost the label: every source (and every source that has copies) may change.
+      .watches<Namespace>(
+        builtinResources.namespaces,
+        () => [...sourceLister.list().flatMap(sourceKey), ...copies.getIndexer().listIndexFuncValues(SOURCE_INDEX)],
+        namespaceSelector,
+      )
+      .withOptions({ name: "configmap-propagator", workers: opts.workers ?? 2 })
+      .complete(reconcile)
   );
-  // A namespace gained or lost the label: every source (and every source that has copies) may change.
-  namespaces.addEventHandler(
-    enqueueMapped<Namespace>(controller.queue, () => [
-      ...sourceLister.list().flatMap(sourceKey),
-      ...copies.getIndexer().listIndexFuncValues(SOURCE_INDEX),
-    ]),
-  );
+}
 
-  return {
-    controller,
-    factory,
-    async run(stop: AbortSignal) {
-      factory.start();
-      try {
-        await controller.run(stop);
-      } finally {
-        await factory.shutdown();
-      }
-    },
-  };
+/** A propagator with its own Manager on `client` (no probes, no leader election): tests and small tools. */
+export function newPropagator(
+  opts: PropagatorOptions & { readonly client: KubeClient; readonly logger?: Logger },
+): Propagator {
+  const manager = new Manager({ client: opts.client, ...(opts.logger ? { logger: opts.logger } : {}) });
+  const controller = addPropagator(manager, opts);
+  return { controller, factory: manager.informers, run: (stop) => manager.start(stop) };
 }
