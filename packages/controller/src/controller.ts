@@ -18,6 +18,7 @@ export interface Result {
   readonly requeue?: boolean;
 }
 
+/** What a reconcile gets besides its key. */
 export interface ReconcileContext {
   /** Aborted when the per-reconcile timeout passes or the controller is force-stopped. */
   readonly signal: AbortSignal;
@@ -28,6 +29,11 @@ export interface ReconcileContext {
 
 /** A reconcile; resolving with nothing means success without a requeue. */
 // biome-ignore lint/suspicious/noConfusingVoidType: reconcile functions may return nothing (async () => {})
+/**
+ * A reconcile (controller-runtime's `Reconciler`): makes the world match the desired state of the object `key`
+ * names. Resolving with nothing is success without a requeue; throwing retries with backoff, except a
+ * {@link TerminalError}.
+ */
 export type ReconcileFunc = (key: string, ctx: ReconcileContext) => Promise<Result | undefined | void>;
 type ReconcileOutput = Awaited<ReturnType<ReconcileFunc>>;
 
@@ -36,6 +42,7 @@ export interface Syncable {
   hasSynced(): boolean;
 }
 
+/** How a {@link Controller} runs. */
 export interface ControllerOptions {
   /** Name: the `controller` label of metrics, the queue's name and the logger's `controller` field. */
   readonly name: string;
@@ -58,6 +65,7 @@ export interface ControllerOptions {
   readonly needLeaderElection?: boolean;
 }
 
+/** The error a reconcile that overran `reconcileTimeoutMs` is aborted with (its key is retried with backoff). */
 export class ReconcileTimeoutError extends Error {
   override readonly name = "ReconcileTimeoutError";
 }

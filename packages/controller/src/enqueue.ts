@@ -46,6 +46,7 @@ export function enqueueObject<T extends KubeObject>(queue: KeySink): ResourceEve
   ]);
 }
 
+/** Which owner references count: the controller owner of this kind and API group. */
 export interface OwnerMatch {
   /** The owner's kind, e.g. `TaskRun`. */
   readonly kind: string;

@@ -20,8 +20,10 @@ import type { Counter } from "prom-client";
 import { microTime } from "./leaderelection.ts";
 import { type Logger, silentLogger } from "./logging.ts";
 
+/** `Normal` or `Warning`, as `kubectl describe` shows them. */
 export type EventType = "Normal" | "Warning";
 
+/** An `events.k8s.io/v1` Event. */
 export interface EventV1 extends KubeObject {
   eventTime?: string;
   reportingController?: string;
@@ -43,6 +45,7 @@ export interface ObjectReference {
   resourceVersion?: string;
 }
 
+/** Who reports the events, and the buffer's limits. */
 export interface EventRecorderOptions {
   readonly client: KubeClient;
   /** e.g. `minitask.myorg.dev/taskrun-controller`. */
@@ -82,6 +85,10 @@ interface Series {
 
 const MAX_NOTE = 1024;
 
+/**
+ * Writes `events.k8s.io/v1` Events without blocking the caller: a bounded buffer drained by one loop, repeats
+ * within the series window folded into the first Event's `series.count` (client-go's rules).
+ */
 export class EventRecorder {
   readonly #o: EventRecorderOptions;
   readonly #events: ResourceClient<EventV1>;

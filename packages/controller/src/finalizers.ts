@@ -14,6 +14,7 @@ import {
 /** The verbs the helper needs, on the object's namespace. */
 export type FinalizerClient<T extends KubeObject> = Pick<ResourceClient<T>, "get" | "update">;
 
+/** Options of the finalizer helpers. */
 export interface FinalizerOptions {
   readonly signal?: AbortSignal;
   /** Conflicts retried before giving up (the error is thrown). Default 5. */

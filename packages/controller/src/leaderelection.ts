@@ -19,6 +19,7 @@ import type { Gauge } from "prom-client";
 import { type Logger, silentLogger } from "./logging.ts";
 import { pause } from "./sleep.ts";
 
+/** A `coordination.k8s.io/v1` Lease. */
 export interface Lease extends KubeObject {
   spec?: {
     holderIdentity?: string;
@@ -32,6 +33,7 @@ export interface Lease extends KubeObject {
 /** The Lease verbs the elector uses (a `ResourceClient<Lease>` of the Lease's namespace). */
 export type LeaseClient = Pick<ResourceClient<Lease>, "get" | "create" | "update" | "watch">;
 
+/** The Lease, this candidate, its timings and its callbacks. */
 export interface LeaderElectionOptions {
   /** The client for the Lease (ignored when `leases` is given). */
   readonly client?: KubeClient;
@@ -64,6 +66,7 @@ export interface LeaderElectionOptions {
   readonly random?: () => number;
 }
 
+/** A candidate identity: the hostname (the pod name, in a cluster) and a random suffix. */
 export function defaultIdentity(): string {
   return `${hostname()}_${randomBytes(4).toString("hex")}`;
 }
@@ -73,6 +76,7 @@ export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
+/** Campaigns for a Lease and leads while it holds it, with client-go's timing rules (see the file header). */
 export class LeaderElector {
   readonly identity: string;
   readonly #o: LeaderElectionOptions;

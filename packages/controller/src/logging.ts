@@ -3,8 +3,10 @@ import { type LevelWithSilent, type Logger, pino } from "pino";
 
 export type { Logger } from "pino";
 
+/** The log levels, most verbose first. */
 export const LOG_LEVELS: readonly LevelWithSilent[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
 
+/** Options of {@link createLogger}. */
 export interface LoggerOptions {
   readonly level?: string;
   readonly name?: string;
@@ -14,6 +16,7 @@ export interface LoggerOptions {
   readonly destination?: NodeJS.WritableStream;
 }
 
+/** Checks a `--log-level` value; throws a one-line error naming the valid ones. */
 export function parseLogLevel(level: string): LevelWithSilent {
   const l = level.toLowerCase() as LevelWithSilent;
   if (!LOG_LEVELS.includes(l)) {
@@ -22,6 +25,7 @@ export function parseLogLevel(level: string): LevelWithSilent {
   return l;
 }
 
+/** A pino logger: JSON lines on stderr, or pino-pretty output when stderr is a terminal. */
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = parseLogLevel(opts.level ?? "info");
   const pretty = opts.pretty ?? (process.stderr.isTTY === true && !opts.destination);

@@ -45,6 +45,7 @@ export interface LeaderElectionConfig {
   readonly retryPeriodMs?: number;
 }
 
+/** The Manager's clients, informers, servers and leader election. */
 export interface ManagerOptions {
   /** The client for writes, events and the Lease. Default: loaded from `kubeconfig`/`context` (then owned and closed). */
   readonly client?: KubeClient;
@@ -84,6 +85,10 @@ interface Entry {
   failure?: string;
 }
 
+/**
+ * Runs a process's controllers and other runnables with their informers, leader election, probes, metrics and
+ * an ordered shutdown (see the file header for the order).
+ */
 export class Manager {
   readonly client: KubeClient;
   readonly watchClient: KubeClient;

@@ -10,6 +10,7 @@ import type { Logger } from "./logging.ts";
 /** Reconcile outcomes, as controller-runtime labels them. */
 export type ReconcileResultLabel = "success" | "error" | "requeue" | "requeue_after";
 
+/** controller-runtime's `controller_runtime_*` metrics, labelled by controller. */
 export interface ControllerMetrics {
   reconcileTotal: Counter<"controller" | "result">;
   reconcileErrors: Counter<"controller">;
@@ -20,6 +21,7 @@ export interface ControllerMetrics {
   maxConcurrentReconciles: Gauge<"controller">;
 }
 
+/** One Prometheus registry with an adapter for each layer: pass each to the layer it names. */
 export interface RuntimeMetrics {
   readonly registry: Registry;
   readonly workqueue: MetricsProvider;
@@ -30,6 +32,7 @@ export interface RuntimeMetrics {
   readonly leaderElection: Gauge<"name">;
 }
 
+/** The informers' counters as Prometheus metrics (`informer_*`), labelled by resource. */
 export interface InformerMetrics {
   lists: Counter<"resource">;
   watches: Counter<"resource">;
@@ -39,6 +42,7 @@ export interface InformerMetrics {
   handlerErrors: Counter<"resource">;
 }
 
+/** Options of {@link createRuntimeMetrics}. */
 export interface RuntimeMetricsOptions {
   /** Also collect Node's default process metrics (CPU, memory, event loop lag, GC). Default true. */
   readonly processMetrics?: boolean;
@@ -53,6 +57,7 @@ const RECONCILE_BUCKETS = [
 // client-go's rest_client_request_duration_seconds buckets.
 const REST_BUCKETS = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60];
 
+/** The runtime's metrics in a new (or the given) registry, with Go operators' metric names. */
 export function createRuntimeMetrics(opts: RuntimeMetricsOptions = {}): RuntimeMetrics {
   const registry = opts.registry ?? new Registry();
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });

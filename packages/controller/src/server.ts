@@ -21,6 +21,7 @@ export function parseBindAddress(addr: string): { host: string; port: number } |
   return { host, port };
 }
 
+/** What an {@link EndpointServer} serves. */
 export interface EndpointsOptions {
   readonly registry?: Registry;
   readonly readyChecks?: Readonly<Record<string, HealthCheck>>;

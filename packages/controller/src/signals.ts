@@ -1,6 +1,7 @@
 // Graceful shutdown on SIGTERM/SIGINT: the first signal aborts `stop` (take no new work, finish what is
 // in flight); after the grace period `force` aborts too (in-flight reconciles are cancelled); a second
 // signal exits at once.
+/** The two signals of a graceful shutdown. */
 export interface ShutdownSignals {
   /** Aborted on the first SIGTERM/SIGINT (or `trigger()`). */
   readonly stop: AbortSignal;
@@ -12,6 +13,7 @@ export interface ShutdownSignals {
   dispose(): void;
 }
 
+/** The grace period and hooks of {@link handleShutdownSignals}. */
 export interface ShutdownOptions {
   /** Grace period for in-flight work after the first signal. */
   readonly shutdownTimeoutMs: number;
@@ -21,6 +23,7 @@ export interface ShutdownOptions {
   readonly onForceExit?: (signal: NodeJS.Signals) => void;
 }
 
+/** Turns SIGTERM/SIGINT into a graceful shutdown: `stop` at once, `force` after the grace period. */
 export function handleShutdownSignals(opts: ShutdownOptions): ShutdownSignals {
   const stop = new AbortController();
   const force = new AbortController();

@@ -26,8 +26,10 @@ import { type Pod, trimPod } from "../reconciler/corev1.ts";
 import { TaskRunReconciler } from "../reconciler/reconciler.ts";
 import { preflight } from "./preflight.ts";
 
+/** The TaskRun index of `namespace/taskRef`: which runs a Task wakes. */
 export const TASK_REF_INDEX = "spec.taskRef";
 
+/** minitask-controller's settings (its flags, parsed). */
 export interface ControllerConfig {
   readonly kubeconfig?: string | undefined;
   readonly context?: string | undefined;
@@ -72,6 +74,7 @@ function envDuration(name: string): number | undefined {
   }
 }
 
+/** A started controller: its ports, identity, informers and the TaskRun controller. */
 export interface RunningController {
   /** Resolves when the controller has shut down cleanly. */
   readonly done: Promise<void>;
