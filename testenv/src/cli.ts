@@ -9,6 +9,7 @@ import { ensureBinaries, TestEnvError } from "./build.ts";
 import { ControlPlane } from "./controlplane.ts";
 import { ensureNodeArtifacts } from "./node-build.ts";
 import { type NodeKind, parseNodeKind, realNodeLeftovers, realNodeSupport } from "./realnode.ts";
+import { selfTest } from "./selftest.ts";
 import { cacheRoot } from "./versions.ts";
 
 function defaultStateDir(): string {
@@ -129,6 +130,23 @@ program
     process.stdout.write(`${"apiserver /readyz".padEnd(24)} ${st.ready ? "ok" : "not ready"}\n`);
     process.stdout.write(`${"server".padEnd(24)} ${cp.state.server}\n${"kubeconfig".padEnd(24)} ${cp.kubeconfig}\n`);
     if (!st.ready || !Object.values(st.components).every(Boolean)) process.exitCode = 1;
+  });
+
+program
+  .command("selftest")
+  .description(
+    "the real node end to end on a cluster of its own: up, pods with output and exit codes, down, no leftovers",
+  )
+  .option("--node <kind>", "real or both", "both")
+  .action(async (opts: { node: string }) => {
+    const kind = parseNodeKind(opts.node);
+    if (kind === "kwok") throw new TestEnvError("selftest is about the real node: --node real or both");
+    const support = realNodeSupport();
+    if (!support.ok) throw new TestEnvError(support.reason);
+    const r = await selfTest({ node: kind });
+    process.stderr.write(
+      `cluster: selftest passed — up ${r.upSeconds.toFixed(1)} s, 3-step pod ${r.podSeconds.toFixed(1)} s, down ${r.downSeconds.toFixed(1)} s\n`,
+    );
   });
 
 program

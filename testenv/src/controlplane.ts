@@ -23,6 +23,7 @@ import {
   nodeProcesses,
   prepareRealNode,
   type RealNodeState,
+  realNodeLeftovers,
   realNodeSupport,
   releaseMachineLock,
   splitImageRef,
@@ -314,6 +315,13 @@ export class ControlPlane {
         if (name === "registry" && cp.state.realNode) {
           // One real node per machine; the lock names a pid that lives as long as the node.
           takeMachineLock(dir, process.pid);
+          // What a killed earlier node left (shims, mounts, kubepods cgroups) would confuse this one.
+          const stale = realNodeLeftovers();
+          if (stale.length > 0) {
+            log(`testenv: cleaning up after an earlier real node: ${stale.join("; ")}`);
+            const left = await cleanupRealNode(undefined);
+            if (left.length > 0) throw new TestEnvError(`an earlier real node left behind: ${left.join("; ")}`);
+          }
           await cp.#bindNodeRole();
         }
         const t0 = Date.now();

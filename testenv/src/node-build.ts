@@ -225,7 +225,8 @@ export async function buildImage(opts: BuildImageOptions): Promise<string> {
   return res.stdout.trim();
 }
 
-async function ensureNodeTool(name: NodeBinaryName, env: NodeJS.ProcessEnv): Promise<string> {
+/** Builds one of our own node tools (or the kubelet, or crane) if it is not cached; returns its path. */
+export async function ensureNodeTool(name: NodeBinaryName, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const key = nodeToolsKey();
   const spec = nodeBinarySpecs(key).find((s) => s.name === name);
   const out = nodeArtifactPaths(env).bins[name];

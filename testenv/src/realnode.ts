@@ -86,8 +86,21 @@ function pidAlive(pid: number): boolean {
 export function realNodeInUse(): string | undefined {
   const h = lockHolder();
   if (!h) return undefined;
-  // The lock names the containerd (or kubelet) pid; a dead holder is stale.
-  return pidAlive(h.pid) ? h.stateDir : undefined;
+  // The lock names the process that took it (alive while a start is under way) and the cluster's
+  // state folder, whose state.json names the node's processes (restarted ones included).
+  if (pidAlive(h.pid)) return h.stateDir;
+  try {
+    const st = JSON.parse(readFileSync(join(h.stateDir, "state.json"), "utf8")) as {
+      components?: Record<string, { pid?: number } | undefined>;
+    };
+    for (const c of ["registry", "containerd", "kubelet"]) {
+      const pid = st.components?.[c]?.pid;
+      if (pid && pidAlive(pid)) return h.stateDir;
+    }
+  } catch {
+    // no state: stale
+  }
+  return undefined;
 }
 
 export function takeMachineLock(stateDir: string, pid: number): void {

@@ -69,6 +69,15 @@ export interface TestNamespaceOptions {
   readonly node?: "real";
 }
 
+/** Throws a one-line error saying why, when the test cluster `env` has no real node. */
+export function requireRealNode(env: TestEnvInfo, what: string): NonNullable<TestEnvInfo["realNode"]> {
+  if (env.realNode) return env.realNode;
+  throw new Error(
+    `${what}: this cluster has no real node (${env.realNodeUnavailable ?? `node kind ${env.nodeKind}`}); ` +
+      "start one with: npm run cluster -- up --node both",
+  );
+}
+
 /** Annotations that pin a namespace's pods to the real node and let them tolerate its taint. */
 export function realNodeNamespaceAnnotations(): Record<string, string> {
   return {
@@ -90,13 +99,7 @@ export async function createTestNamespace(prefix = "test", opts: TestNamespaceOp
     .slice(0, 40);
   const name = `${safe}-${randomBytes(4).toString("hex")}`;
   if (opts.node === "real") {
-    const env = testEnv();
-    if (!env.realNode) {
-      throw new Error(
-        `createTestNamespace(${JSON.stringify(prefix)}, { node: "real" }): this cluster has no real node ` +
-          `(${env.realNodeUnavailable ?? `node kind ${env.nodeKind}`}); start one with: npm run cluster -- up --node both`,
-      );
-    }
+    requireRealNode(testEnv(), `createTestNamespace(${JSON.stringify(prefix)}, { node: "real" })`);
     const ns = { apiVersion: "v1", kind: "Namespace", metadata: { name, annotations: realNodeNamespaceAnnotations() } };
     await kubectl(["create", "-f", "-"], JSON.stringify(ns));
   } else {
@@ -118,8 +121,8 @@ export async function createTestNamespace(prefix = "test", opts: TestNamespaceOp
 export async function importNodeImage(tarball: string): Promise<string[]> {
   const env = testEnv();
   const cp = env.stateDir ? ControlPlane.attach(env.stateDir, () => {}) : undefined;
-  if (!cp || !env.realNode)
-    throw new Error(`importNodeImage: this cluster has no real node (node kind ${env.nodeKind})`);
+  requireRealNode(env, "importNodeImage");
+  if (!cp) throw new Error(`importNodeImage: no control plane state in ${env.stateDir || "(none)"}`);
   return cp.importImage(tarball);
 }
 

@@ -1,7 +1,7 @@
 // `npm run cluster -- up|status|env|down` as a user runs it, on a second control plane of its own,
 // and the errors a user can act on.
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,6 +9,8 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { TestEnvError } from "../src/build.ts";
 import { ControlPlane } from "../src/controlplane.ts";
+import { realNodeLeftovers, realNodeSupport } from "../src/realnode.ts";
+import { testEnv } from "../src/testing.ts";
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
@@ -19,13 +21,23 @@ function cli(stateDir: string, ...args: string[]) {
   });
 }
 
+/** A live (not zombie) process in the group: exited children of the finished CLI wait for init to reap them. */
 function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch {
     return false;
   }
+  for (const e of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(f[2]) === pgid && f[0] !== "Z") return true;
+    } catch {
+      // gone
+    }
+  }
+  return false;
 }
 
 describe("cluster CLI", () => {
@@ -61,6 +73,41 @@ describe("cluster CLI", () => {
       ControlPlane.attach(dir)
         ?.stop()
         .catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("up --node real: one real node per machine; a second fails with one line, else it runs and down leaves nothing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "minitask-cli-real-"));
+    try {
+      const support = realNodeSupport();
+      if (testEnv().realNode || !support.ok) {
+        // The test cluster's own real node holds the machine (or the machine cannot run one at all).
+        const err = (await cli(dir, "up", "--node", "real").catch((e: unknown) => e)) as {
+          code: number;
+          stderr: string;
+        };
+        expect(err.code).toBe(1);
+        const lines = err.stderr.trim().split("\n");
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toBe(
+          `cluster: ${support.ok ? `a real node already runs on this machine (cluster in ${testEnv().stateDir})` : support.reason}`,
+        );
+        expect(ControlPlane.attach(dir)).toBeUndefined();
+        return;
+      }
+      const up = await cli(dir, "up", "--node", "real");
+      expect(up.stderr).toContain("real node 127.0.0.1");
+      const status = await cli(dir, "status");
+      expect(status.stdout).toMatch(/kubelet\s+running/);
+      expect(status.stdout).toMatch(/nodes\s+real/);
+      expect(status.stdout).not.toMatch(/kwok\s+running/);
+      await cli(dir, "down");
+      expect(realNodeLeftovers()).toEqual([]);
+    } finally {
+      await ControlPlane.attach(dir)
+        ?.stop()
+        .catch(() => []);
       rmSync(dir, { recursive: true, force: true });
     }
   });

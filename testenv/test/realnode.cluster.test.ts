@@ -147,6 +147,58 @@ describe("the real node", () => {
     expect((await kubectl(["logs", "exit3", "-n", ns, "-c", "fails"])).trim()).toBe("about to fail");
   });
 
+  it("shares an emptyDir between steps and mounts ConfigMaps and Secrets", async () => {
+    await kubectl(["create", "configmap", "cfg", "-n", ns, "--from-literal=greeting=hello from a ConfigMap"]);
+    await kubectl(["create", "secret", "generic", "sec", "-n", ns, "--from-literal=token=s3cret"]);
+    const mounts = [
+      { name: "work", mountPath: "/workspace" },
+      { name: "cfg", mountPath: "/etc/cfg" },
+    ];
+    const env = [{ name: "TOKEN", valueFrom: { secretKeyRef: { name: "sec", key: "token" } } }];
+    await kubectl(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "volumes", namespace: ns },
+        spec: {
+          restartPolicy: "Never",
+          volumes: [
+            { name: "work", emptyDir: {} },
+            { name: "cfg", configMap: { name: "cfg" } },
+          ],
+          initContainers: [
+            {
+              name: "write",
+              image: "busybox:1.36",
+              command: ["sh", "-c", '{ cat /etc/cfg/greeting; echo; echo "$TOKEN"; } > /workspace/out'],
+              volumeMounts: mounts,
+              env,
+            },
+          ],
+          containers: [
+            {
+              name: "read",
+              image: "busybox:1.36",
+              workingDir: "/workspace",
+              command: ["sh", "-c", "cat out; pwd; id -u"],
+              volumeMounts: mounts,
+              securityContext: { runAsUser: 1000 },
+            },
+          ],
+        },
+      }),
+    );
+    const p = await podDone(ns, "volumes");
+    expect(p.status.phase).toBe("Succeeded");
+    expect((await kubectl(["logs", "volumes", "-n", ns, "-c", "read"])).trim().split("\n")).toEqual([
+      "hello from a ConfigMap",
+      "s3cret",
+      "/workspace",
+      "1000",
+    ]);
+  });
+
   it("gives a pod a network namespace with only lo (up), and an address in 127.244.0.0/16", async () => {
     await kubectl(
       ["apply", "-f", "-"],
