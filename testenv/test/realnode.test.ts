@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { TestEnvError } from "../src/build.ts";
@@ -22,6 +23,26 @@ function tmp(): string {
   dirs.push(d);
   return d;
 }
+
+describe("a machine that cannot run the real node", () => {
+  it("fails up --node real with one line saying why (here: not root)", () => {
+    const cli = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+    const dir = tmp();
+    const args = ["--conditions=minitask-source", cli, "--state-dir", join(dir, "cluster"), "up", "--node", "real"];
+    const asNobody = process.getuid?.() === 0;
+    const res = asNobody
+      ? spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, ...args], {
+          encoding: "utf8",
+          env: { ...process.env, HOME: dir },
+        })
+      : spawnSync(process.execPath, args, { encoding: "utf8" });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toBe(
+      `cluster: the real node needs root (it runs containerd and runc); running as uid ${asNobody ? 65534 : process.getuid?.()}\n`,
+    );
+    expect(existsSync(join(dir, "cluster", "state.json"))).toBe(false);
+  });
+});
 
 describe("node kinds", () => {
   it("parses kwok, real and both, and names the choices otherwise", () => {
