@@ -394,6 +394,15 @@ export class ControlPlane {
     const out = await this.ctr(["images", "import", "--snapshotter", "overlayfs", tarball]);
     const names = [...out.matchAll(/^unpacking (\S+) \(/gm)].map((m) => m[1] ?? "").filter(Boolean);
     if (names.length === 0) throw new TestEnvError(`${tarball} holds no tagged image (ctr said: ${out.trim()})`);
+    await this.#push(tarball, names);
+    (n.imported ?? []).push({ tarball, names });
+    this.#save();
+    return names;
+  }
+
+  /** Pushes an image tarball under each of its names to the node's local registry. */
+  async #push(tarball: string, names: readonly string[]): Promise<void> {
+    const n = this.#realNode();
     for (const name of names) {
       if (name.startsWith("localhost/")) continue; // only ever used from the node's own store
       const { host, path } = splitImageRef(name);
@@ -405,7 +414,6 @@ export class ControlPlane {
         throw new TestEnvError(`pushing ${name} to the node's registry failed: ${(e.stderr || e.message).trim()}`);
       }
     }
-    return names;
   }
 
   async #bindNodeRole(): Promise<void> {
@@ -521,6 +529,10 @@ export class ControlPlane {
     c.pid = child.pid;
     this.#save();
     await this.#waitFor(`${name} to be ready`, deadline, () => this.#ready(name), name);
+    // The registry keeps what it serves in memory: a restarted one gets every imported image again.
+    if (name === "registry") {
+      for (const i of this.state.realNode?.imported ?? []) await this.#push(i.tarball, i.names);
+    }
   }
 
   async #ready(name: ComponentName): Promise<boolean> {

@@ -61,6 +61,8 @@ export interface RealNodeState {
   readonly binaries: readonly string[];
   /** The images every start imports (docker-archive tarballs). */
   readonly baseImages: readonly string[];
+  /** Every tarball imported so far and the names pushed from it (pushed again when the registry restarts). */
+  readonly imported: { tarball: string; names: string[] }[];
 }
 
 export type RealNodeSupport = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -315,6 +317,7 @@ export function prepareRealNode(i: PrepareInput): { state: RealNodeState; compon
     kubeletHealthzPort: i.kubeletHealthzPort,
     binaries: [a.bins.kubelet, a.containerd, a.shim, a.runc, a.bins.crane],
     baseImages: [a.images.pause.tarball, a.images.step.tarball],
+    imported: [],
   };
   const log = (n: string) => join(i.stateDir, "logs", `${n}.log`);
   const path = [a.containerdBin, process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin"].join(":");

@@ -317,7 +317,7 @@ describe("the real node", () => {
     });
   });
 
-  it("survives a killed kubelet and a killed containerd: both restart and the running pod still finishes", async () => {
+  it("survives a killed kubelet, containerd and registry: they restart, the running pod finishes, new pods pull", async () => {
     await kubectl(
       ["apply", "-f", "-"],
       pod(ns, "outlives", [{ name: "main", script: "echo started; sleep 4; echo finished" }]),
@@ -334,8 +334,15 @@ describe("the real node", () => {
     const p = await podDone(ns, "outlives");
     expect(p.status.phase).toBe("Succeeded");
     expect((await kubectl(["logs", "outlives", "-n", ns])).trim().split("\n")).toEqual(["started", "finished"]);
-    // And the node still runs new pods.
-    await kubectl(["apply", "-f", "-"], pod(ns, "after-restart", [{ name: "main", script: "echo still here" }]));
+    // The registry too (it keeps images in memory: a restarted one is given them again); and the node
+    // still runs new pods, pulling with Always.
+    await cp.stopComponent("registry", "SIGKILL");
+    await cp.startComponent("registry");
+    await kubectl(
+      ["apply", "-f", "-"],
+      pod(ns, "after-restart", [{ name: "main", image: "busybox:latest", pull: "Always", script: "echo still here" }]),
+    );
     expect((await podDone(ns, "after-restart")).status.phase).toBe("Succeeded");
+    expect((await kubectl(["logs", "after-restart", "-n", ns])).trim()).toBe("still here");
   });
 });
