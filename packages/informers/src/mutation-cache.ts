@@ -81,6 +81,7 @@ export class MutationCache<T extends VersionedObject> {
   /** key → our last write; in the order written (re-recording moves a key to the end), oldest first. */
   readonly #written = new Map<string, Written<T>>();
 
+  /** An empty mutation cache; see {@link MutationCacheOptions} for the TTL, the clock and the key function. */
   constructor(options: MutationCacheOptions = {}) {
     this.#ttlMs = options.ttlMs ?? 5_000;
     this.#clock = options.clock ?? realClock;
