@@ -387,16 +387,19 @@ export class ControlPlane {
   /**
    * Imports a docker-archive (or OCI) tarball into the real node's containerd and pushes each of its
    * names to the node's local registry (so pods whose pull policy is Always get it too). Resolves with
-   * the image names the tarball carried.
+   * the image names the tarball carried. `push: false` skips the registry (for images that pods use with
+   * pull policy IfNotPresent or Never: a big image's push takes seconds).
    */
-  async importImage(tarball: string): Promise<string[]> {
+  async importImage(tarball: string, opts: { readonly push?: boolean } = {}): Promise<string[]> {
     const n = this.#realNode();
     const out = await this.ctr(["images", "import", "--snapshotter", "overlayfs", tarball]);
     const names = [...out.matchAll(/^unpacking (\S+) \(/gm)].map((m) => m[1] ?? "").filter(Boolean);
     if (names.length === 0) throw new TestEnvError(`${tarball} holds no tagged image (ctr said: ${out.trim()})`);
-    await this.#push(tarball, names);
-    (n.imported ?? []).push({ tarball, names });
-    this.#save();
+    if (opts.push !== false) {
+      await this.#push(tarball, names);
+      (n.imported ?? []).push({ tarball, names });
+      this.#save();
+    }
     return names;
   }
 

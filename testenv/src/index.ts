@@ -17,6 +17,7 @@ export {
 export {
   type BuildImageOptions,
   buildImage,
+  ensureDebianPackages,
   ensureNodeArtifacts,
   type ImageLayer,
   type NodeArtifacts,

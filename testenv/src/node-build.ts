@@ -72,11 +72,11 @@ export function nodeToolsKey(): string {
   return h.digest("hex").slice(0, 12);
 }
 
-function debRoot(env: NodeJS.ProcessEnv, pkg: DebianPackage): string {
+function debRoot(env: NodeJS.ProcessEnv, pkg: string): string {
   return join(cacheRoot(env), "debian", pkg);
 }
 
-function debVersion(env: NodeJS.ProcessEnv, pkg: DebianPackage): string | undefined {
+function debVersion(env: NodeJS.ProcessEnv, pkg: string): string | undefined {
   try {
     return readFileSync(join(debRoot(env, pkg), "version"), "utf8").trim() || undefined;
   } catch {
@@ -147,7 +147,7 @@ function runLogged(cmd: string, args: readonly string[], logFile: string, cwd?: 
 }
 
 /** `apt-get download` the packages (refreshing apt's lists once if they do not know them), then unpack. */
-async function fetchDebianPackages(pkgs: readonly DebianPackage[], env: NodeJS.ProcessEnv, logFile: string) {
+async function fetchDebianPackages(pkgs: readonly string[], env: NodeJS.ProcessEnv, logFile: string) {
   for (const tool of ["apt-get", "dpkg-deb"]) {
     if (spawnSync(tool, ["--version"], { stdio: "ignore" }).status !== 0) {
       throw new TestEnvError(`the real node needs Debian's ${tool} to fetch ${pkgs.join(", ")}; it is not on PATH`);
@@ -183,6 +183,31 @@ async function fetchDebianPackages(pkgs: readonly DebianPackage[], env: NodeJS.P
   } finally {
     rmSync(dl, { recursive: true, force: true });
   }
+}
+
+/**
+ * Fetches Debian packages with `apt-get download` and unpacks them (`dpkg-deb -x`, no install, no
+ * dependencies) into the cache, once each; resolves with each package's root folder, ready to be an
+ * image layer (e.g. `libc6`, `libstdc++6` and `libgcc-s1` for a dynamically linked binary).
+ */
+export async function ensureDebianPackages(
+  pkgs: readonly string[],
+  opts: { log?: (line: string) => void; env?: NodeJS.ProcessEnv } = {},
+): Promise<Record<string, string>> {
+  const env = opts.env ?? process.env;
+  const missing = pkgs.filter((p) => !debVersion(env, p));
+  if (missing.length > 0) {
+    const logDir = join(cacheRoot(env), "logs");
+    mkdirSync(logDir, { recursive: true });
+    mkdirSync(join(cacheRoot(env), "debian"), { recursive: true });
+    const t0 = Date.now();
+    opts.log?.(`testenv: fetching Debian's ${missing.join(", ")} (apt-get download) …`);
+    await fetchDebianPackages(missing, env, join(logDir, "build.log"));
+    opts.log?.(`testenv: fetched in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  }
+  const out: Record<string, string> = {};
+  for (const p of pkgs) out[p] = join(debRoot(env, p), "root");
+  return out;
 }
 
 export interface ImageLayer {

@@ -116,14 +116,14 @@ export async function createTestNamespace(prefix = "test", opts: TestNamespaceOp
 
 /**
  * Imports a docker-archive tarball (see `buildImage`) into the test cluster's real node and its local
- * registry; resolves with the image names it carried.
+ * registry (unless `push: false`); resolves with the image names it carried.
  */
-export async function importNodeImage(tarball: string): Promise<string[]> {
+export async function importNodeImage(tarball: string, opts: { readonly push?: boolean } = {}): Promise<string[]> {
   const env = testEnv();
   const cp = env.stateDir ? ControlPlane.attach(env.stateDir, () => {}) : undefined;
   requireRealNode(env, "importNodeImage");
   if (!cp) throw new Error(`importNodeImage: no control plane state in ${env.stateDir || "(none)"}`);
-  return cp.importImage(tarball);
+  return cp.importImage(tarball, opts);
 }
 
 /**
