@@ -23,6 +23,7 @@ import {
   nodeProcesses,
   prepareRealNode,
   type RealNodeState,
+  realNodeInUse,
   realNodeLeftovers,
   realNodeSupport,
   releaseMachineLock,
@@ -604,7 +605,10 @@ export class ControlPlane {
     for (const name of [...this.componentNames].reverse()) await this.stopComponent(name);
     let left: string[] = [];
     const n = this.state.realNode;
-    if (n) {
+    // Clean the machine only when no other cluster's real node holds it (a start that lost the race
+    // for the machine must not touch the winner's shims and cgroups).
+    const holder = realNodeInUse();
+    if (n && (!holder || holder === this.state.stateDir)) {
       left = await cleanupRealNode(n.dir, n.binaries);
       releaseMachineLock(this.state.stateDir);
     }
