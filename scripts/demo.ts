@@ -1,14 +1,15 @@
 // npm run demo [-- --once] [--keep]
 //
-// The project's main job in one command: bring up the local control plane (building the binaries the
-// first time), install the CRDs, start minitask-controller with its dashboard, apply the example hello
-// Task, start a run with `kubectl task start hello --follow`, then keep everything running until Ctrl-C
-// (or, with --once, exit with the run's result).
+// The project's main job in one command: bring up the local control plane with a real node (building
+// the binaries and images the first time), install the CRDs, start minitask-controller with its
+// dashboard, apply the example hello Task, start a run with `kubectl task start hello --follow` — whose
+// steps run as real containers, with real output — then keep everything running until Ctrl-C (or, with
+// --once, exit with the run's result). Where this machine cannot run the real node, kwok simulates it.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, openSync } from "node:fs";
+import { chmodSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ControlPlane, freePort } from "@minitask/testenv";
+import { ControlPlane, freePort, type NodeKind, realNodeSupport } from "@minitask/testenv";
 import { cacheRoot } from "../testenv/src/versions.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -46,18 +47,29 @@ process.on("SIGTERM", onSignal);
 async function main(): Promise<void> {
   const dashboardPort = await dashboardPortFromEnv();
   say(bold("Mini Task Runner demo"));
-  say(
-    dim(
-      "A real kube-apiserver + etcd run locally; kwok simulates the nodes and pods, so no containers run on this machine.",
-    ),
-  );
-  say();
-
-  step("starting the local control plane (the first run builds Kubernetes from Go modules; that takes a while)");
   const old = ControlPlane.attach(stateDir);
   if (old) await old.stop();
+  const support = realNodeSupport();
+  const node: NodeKind = support.ok ? "real" : "kwok";
+  if (node === "real") {
+    say(
+      dim(
+        "A real kube-apiserver + etcd and a real node (kubelet + containerd) run locally: the steps run as real containers.",
+      ),
+    );
+  } else {
+    say(dim(`No real node here (${support.ok ? "" : support.reason}): kwok simulates the nodes and pods instead,`));
+    say(dim("so no containers run on this machine and the steps have no output."));
+  }
+  say();
+
+  step(
+    node === "real"
+      ? "starting the local control plane and the real node (the first run builds Kubernetes, the kubelet and the images; that takes a while)"
+      : "starting the local control plane (the first run builds Kubernetes from Go modules; that takes a while)",
+  );
   mkdirSync(stateDir, { recursive: true });
-  cp = await ControlPlane.start({ stateDir, log: (l) => say(dim(`    ${l}`)) });
+  cp = await ControlPlane.start({ stateDir, node, log: (l) => say(dim(`    ${l}`)) });
   const kubectl = cp.state.kubectl;
   const kc = ["--kubeconfig", cp.kubeconfig];
   say(dim(`    apiserver ${cp.state.server}, kubeconfig ${cp.kubeconfig}`));
@@ -126,20 +138,40 @@ async function main(): Promise<void> {
   say(`  dashboard        ${dashboard}`);
   say(`  kubeconfig       export KUBECONFIG=${cp.kubeconfig}`);
   say(`  kubectl          ${kubectl}`);
-  say(`  the plugin       PATH="${join(ROOT, "packages/taskrunner/bin")}:$PATH" kubectl task runs`);
+  say(`  the plugin       PATH="${pluginPath()}:$PATH" kubectl task runs`);
   say(`                   (or: npm link -w @minitask/taskrunner, then: kubectl task start hello -f)`);
   say(`  more examples    kubectl apply -f examples/tasks/ && kubectl create -f examples/taskruns/greet-run.yaml`);
   say(`  controller log   ${logFile}`);
   say();
-  say(dim("These pods are simulated by kwok. To run real containers, point KUBECONFIG at a real cluster (kind,"));
-  say(
-    dim(
-      "minikube, or any kubeconfig), then: kubectl apply -f crds/ && kubectl apply -k deploy/ (or run minitask-controller locally).",
-    ),
-  );
+  if (node === "real") {
+    say(dim("The real node has busybox (busybox:1.36, busybox:latest); docs/real-node.md says how to add images."));
+  } else {
+    say(dim("These pods are simulated by kwok. To run real containers, point KUBECONFIG at a real cluster (kind,"));
+    say(
+      dim(
+        "minikube, or any kubeconfig), then: kubectl apply -f crds/ && kubectl apply -k deploy/ (or run minitask-controller locally).",
+      ),
+    );
+  }
   say();
   say(bold("Running until Ctrl-C …"));
   await new Promise(() => {});
+}
+
+/**
+ * A folder with `kubectl-task` and `kubectl_complete-task` as kubectl expects plugins (no `.js`; kubectl
+ * would list `kubectl-task.js` as a plugin named `task.js`), for the PATH line the demo prints.
+ */
+function pluginPath(): string {
+  const dir = join(stateDir, "bin");
+  mkdirSync(dir, { recursive: true });
+  for (const name of ["kubectl-task", "kubectl_complete-task"]) {
+    const file = join(dir, name);
+    const target = join(ROOT, "packages/taskrunner/bin", `${name}.js`);
+    writeFileSync(file, `#!/bin/sh\nexec "${process.execPath}" "${target}" "$@"\n`);
+    chmodSync(file, 0o755);
+  }
+  return dir;
 }
 
 /** MINITASK_DEMO_DASHBOARD_PORT when set (and valid), otherwise a free port. */
