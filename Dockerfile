@@ -1,5 +1,10 @@
 # minitask-controller image: multi-stage, production dependencies only, non-root, read-only-root friendly.
 # Build from the repository root:  docker build -t minitask-controller .
+# Without Docker: `npm run controller-image` (scripts/controller-image.ts) writes an image with the same content —
+# Node 24 at /nodejs/bin/node with its shared libraries, the task runner's production dependencies, the five packages'
+# package.json + dist/, nonroot 65532, this ENTRYPOINT — as a docker-archive tarball for the local cluster's real node
+# (docs/operations.md, "Running in the local cluster"). It computes the production dependencies from package-lock.json:
+# the `npm prune --workspace` below keeps every workspace's dependencies (npm 11 prunes only inside the workspace).
 FROM node:24-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.base.json tsconfig.build.json ./
