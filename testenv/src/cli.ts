@@ -30,7 +30,7 @@ program
     const kind = opts.node === undefined ? undefined : parseNodeKind(opts.node);
     const bins = await ensureBinaries();
     if (kind !== "kwok") {
-      const support = realNodeSupport(process.env, { ignoreRunning: true });
+      const support = realNodeSupport();
       if (support.ok) await ensureNodeArtifacts();
       else if (kind) throw new TestEnvError(support.reason);
       else process.stderr.write(`cluster: not building the real node: ${support.reason}\n`);

@@ -5,7 +5,17 @@
 // in `<stateDir>/state.json` so that another process (`npm run cluster -- down`, a fault test) can
 // find, stop and restart the components.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -18,17 +28,18 @@ import { fetchText, loadIdentity, type TlsIdentity } from "./http.ts";
 import { ensureNodeArtifacts } from "./node-build.ts";
 import {
   cleanupRealNode,
+  makeCgroupRoot,
   mountsUnder,
   type NodeKind,
+  type NodeScope,
   nodeProcesses,
   prepareRealNode,
   type RealNodeState,
-  realNodeInUse,
   realNodeLeftovers,
   realNodeSupport,
-  releaseMachineLock,
+  registerRealNode,
   splitImageRef,
-  takeMachineLock,
+  unregisterRealNode,
   writeRegistryHosts,
 } from "./realnode.ts";
 import type { BinaryName } from "./versions.ts";
@@ -313,24 +324,21 @@ export class ControlPlane {
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
     try {
       for (const name of cp.componentNames) {
-        if (name === "registry" && cp.state.realNode) {
-          // One real node per machine; the lock names a pid that lives as long as the node.
-          takeMachineLock(dir, process.pid);
-          // What a killed earlier node left (shims, mounts, kubepods cgroups) would confuse this one.
-          const stale = realNodeLeftovers();
+        const rn = cp.state.realNode;
+        if (name === "registry" && rn) {
+          // What a killed earlier node left (shims, mounts, cgroups) would confuse this one.
+          const stale = realNodeLeftovers("machine");
           if (stale.length > 0) {
             log(`testenv: cleaning up after an earlier real node: ${stale.join("; ")}`);
-            const left = await cleanupRealNode(undefined);
-            if (left.length > 0) throw new TestEnvError(`an earlier real node left behind: ${left.join("; ")}`);
+            await cleanupRealNode("machine");
           }
+          registerRealNode({ stateDir: dir, dir: rn.dir, cgroupRoot: rn.cgroupRoot, pid: process.pid });
           await cp.#bindNodeRole();
         }
         const t0 = Date.now();
         await cp.startComponent(name, deadline);
         log(`testenv: ${name} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         if (name === "containerd") {
-          const pid = cp.state.components.containerd?.pid;
-          if (pid) takeMachineLock(dir, pid);
           const t1 = Date.now();
           for (const tarball of cp.state.realNode?.baseImages ?? []) await cp.importImage(tarball);
           log(`testenv: images imported into the node in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
@@ -363,6 +371,11 @@ export class ControlPlane {
     const c = this.state.components[name];
     if (!c) throw new TestEnvError(`this cluster (node kind ${this.nodeKind}) has no ${name}`);
     return c;
+  }
+
+  #scope(n: RealNodeState): NodeScope {
+    // State written before node ids existed had its pods under /kubepods.
+    return { dir: n.dir, cgroupRoot: n.cgroupRoot ?? "/kubepods" };
   }
 
   #realNode(): RealNodeState {
@@ -468,7 +481,14 @@ export class ControlPlane {
       const shim = n.binaries.filter((b) => b.endsWith("containerd-shim-runc-v2"));
       const volumes = () => mountsUnder(podsDir).length;
       while (Date.now() < deadline) {
-        if (nodeProcesses(shim).length === 0 && volumes() === 0) {
+        const shims = nodeProcesses(this.#scope(n)).filter((pid) => {
+          try {
+            return shim.includes(readlinkSync(`/proc/${pid}/exe`));
+          } catch {
+            return false;
+          }
+        });
+        if (shims.length === 0 && volumes() === 0) {
           if (podDirs() === 0 || (await list()).length === 0) break;
         }
         await sleep(100);
@@ -516,6 +536,8 @@ export class ControlPlane {
   async startComponent(name: ComponentName, deadline = Date.now() + 60_000): Promise<void> {
     const c = this.#component(name);
     if (this.isRunning(name)) throw new TestEnvError(`${name} is already running (pid ${c.pid})`);
+    const rn = this.state.realNode;
+    if (name === "kubelet" && rn?.cgroupRoot) makeCgroupRoot(rn.cgroupRoot);
     const fd = openSync(c.log, "a");
     let child: ChildProcess;
     try {
@@ -605,12 +627,11 @@ export class ControlPlane {
     for (const name of [...this.componentNames].reverse()) await this.stopComponent(name);
     let left: string[] = [];
     const n = this.state.realNode;
-    // Clean the machine only when no other cluster's real node holds it (a start that lost the race
-    // for the machine must not touch the winner's shims and cgroups).
-    const holder = realNodeInUse();
-    if (n && (!holder || holder === this.state.stateDir)) {
-      left = await cleanupRealNode(n.dir, n.binaries);
-      releaseMachineLock(this.state.stateDir);
+    if (n) {
+      // Only this node's processes, mounts and cgroups (other clusters' real nodes may run beside it);
+      // the machine paths too once no real node runs.
+      unregisterRealNode(this.state.stateDir);
+      left = await cleanupRealNode(this.#scope(n), n.binaries);
     }
     if (!opts.keepState) rmSync(this.state.stateDir, { recursive: true, force: true });
     return left;

@@ -1,9 +1,12 @@
 // The real node: a kubelet, containerd + runc and a local registry, run as children of the harness
 // beside the control plane. Everything they can be told to put somewhere lives under
-// `<stateDir>/node`; what the kubelet, containerd and CNI write to fixed machine paths is listed in
-// MACHINE_PATHS and removed on `down`. Pods get a network namespace holding only `lo` (see
+// `<stateDir>/node`, and the kubelet's pods get cgroups under `/minitask-<id>` (id: a hash of the
+// state folder), so real nodes of several clusters can run side by side on one machine. What the
+// kubelet, containerd and CNI write to fixed machine paths is listed in MACHINE_PATHS and removed
+// when the last real node stops. Pods get a network namespace holding only `lo` (see
 // testenv/go/node/cni), and containerd is started with a dead proxy, so no pull leaves loopback.
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
@@ -16,7 +19,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { stringify } from "yaml";
 import { TestEnvError } from "./build.ts";
 import { issueClientCert, type Pki } from "./certs.ts";
@@ -40,11 +43,15 @@ export const MACHINE_PATHS: readonly string[] = [
   "/run/mount",
 ];
 
-/** One real node per machine: who holds it. */
-export const MACHINE_LOCK = "/run/minitask-real-node.json";
+/** Where each real node of this machine registers itself while it runs (one file per node). */
+export const NODES_DIR = "/run/minitask-real-nodes";
 
 export interface RealNodeState {
   readonly name: string;
+  /** Short id of this node on the machine (a hash of its state folder). */
+  readonly id: string;
+  /** The kubelet's cgroupRoot, `/minitask-<id>`: its pods' cgroups are `<cgroupRoot>/kubepods/…`. */
+  readonly cgroupRoot: string;
   /** `<stateDir>/node`. */
   readonly dir: string;
   readonly tainted: boolean;
@@ -67,14 +74,6 @@ export interface RealNodeState {
 
 export type RealNodeSupport = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
-function lockHolder(): { stateDir: string; pid: number } | undefined {
-  try {
-    return JSON.parse(readFileSync(MACHINE_LOCK, "utf8")) as { stateDir: string; pid: number };
-  } catch {
-    return undefined;
-  }
-}
-
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -84,50 +83,96 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** The state folder of the cluster whose real node runs on this machine, if any. */
-export function realNodeInUse(): string | undefined {
-  const h = lockHolder();
-  if (!h) return undefined;
-  // The lock names the process that took it (alive while a start is under way) and the cluster's
-  // state folder, whose state.json names the node's processes (restarted ones included).
-  if (pidAlive(h.pid)) return h.stateDir;
+/** A real node's registration on this machine. */
+export interface NodeLock {
+  readonly stateDir: string;
+  readonly dir: string;
+  readonly cgroupRoot: string;
+  /** The process that registered it (alive while a start is under way). */
+  readonly pid: number;
+  /** The node's live processes, from its cluster's state.json. */
+  readonly pids: readonly number[];
+}
+
+/** The real nodes running on this machine: registered, with a live process (restarted ones included). */
+export function liveRealNodes(): NodeLock[] {
+  let files: string[] = [];
   try {
-    const st = JSON.parse(readFileSync(join(h.stateDir, "state.json"), "utf8")) as {
-      components?: Record<string, { pid?: number } | undefined>;
-    };
-    for (const c of ["registry", "containerd", "kubelet"]) {
-      const pid = st.components?.[c]?.pid;
-      if (pid && pidAlive(pid)) return h.stateDir;
-    }
+    files = readdirSync(NODES_DIR).filter((f) => f.endsWith(".json"));
   } catch {
-    // no state: stale
+    return [];
   }
-  return undefined;
+  const out: NodeLock[] = [];
+  for (const f of files) {
+    try {
+      const l = JSON.parse(readFileSync(join(NODES_DIR, f), "utf8")) as Omit<NodeLock, "pids">;
+      let pids: number[] = [];
+      try {
+        const st = JSON.parse(readFileSync(join(l.stateDir, "state.json"), "utf8")) as {
+          components?: Record<string, { pid?: number } | undefined>;
+        };
+        pids = ["registry", "containerd", "kubelet"]
+          .map((c) => st.components?.[c]?.pid ?? 0)
+          .filter((p) => p > 0 && pidAlive(p));
+      } catch {
+        // no state (yet, or any more)
+      }
+      if (pidAlive(l.pid) || pids.length > 0) out.push({ ...l, pids });
+    } catch {
+      // unreadable: ignored
+    }
+  }
+  // A running kubelet or containerd of ours whose cluster still has its state is a live node too,
+  // registered or not (e.g. started by an older harness).
+  for (const p of readProcs()) {
+    const m =
+      /--root-dir=(\S+)\/kubelet(?:\s|$)/.exec(p.cmdline) ?? /--config (\S+)\/containerd\/config\.toml/.exec(p.cmdline);
+    const dir = m?.[1];
+    if (!dir || out.some((l) => l.dir === dir)) continue;
+    const stateDir = dirname(dir);
+    try {
+      const st = JSON.parse(readFileSync(join(stateDir, "state.json"), "utf8")) as {
+        realNode?: { cgroupRoot?: string };
+        components?: Record<string, { pid?: number } | undefined>;
+      };
+      const pids = Object.values(st.components ?? {})
+        .map((c) => c?.pid ?? 0)
+        .filter((x) => x > 0 && pidAlive(x));
+      out.push({
+        stateDir,
+        dir,
+        cgroupRoot: st.realNode?.cgroupRoot ?? "/kubepods",
+        pid: p.pid,
+        pids: [p.pid, ...pids],
+      });
+    } catch {
+      // its cluster is gone: a leftover
+    }
+  }
+  return out;
 }
 
-export function takeMachineLock(stateDir: string, pid: number): void {
-  const other = realNodeInUse();
-  if (other && other !== stateDir) {
-    throw new TestEnvError(
-      `a real node already runs on this machine (cluster in ${other}); stop it first: npm run cluster -- --state-dir ${other} down`,
-    );
-  }
-  writeFileSync(MACHINE_LOCK, `${JSON.stringify({ stateDir, pid })}\n`);
+/** Registers the node of the cluster in `stateDir` as running on this machine. */
+export function registerRealNode(n: { stateDir: string; dir: string; cgroupRoot: string; pid: number }): void {
+  mkdirSync(NODES_DIR, { recursive: true });
+  writeFileSync(join(NODES_DIR, `${nodeId(n.stateDir)}.json`), `${JSON.stringify(n)}\n`);
 }
 
-export function releaseMachineLock(stateDir: string): void {
-  if (lockHolder()?.stateDir === stateDir) rmSync(MACHINE_LOCK, { force: true });
+export function unregisterRealNode(stateDir: string): void {
+  rmSync(join(NODES_DIR, `${nodeId(stateDir)}.json`), { force: true });
+  try {
+    rmdirSync(NODES_DIR);
+  } catch {
+    // other nodes still registered
+  }
 }
 
 /**
  * Whether this machine can run the real node: Linux, root, a cgroup filesystem, overlayfs, and the
- * node's pieces cached or the tools to fetch them; and no other real node running here. The demo
- * falls back to kwok when this says no.
+ * node's pieces cached or the tools to fetch them. Several real nodes (of different clusters) can run
+ * side by side. The demo falls back to kwok when this says no.
  */
-export function realNodeSupport(
-  env: NodeJS.ProcessEnv = process.env,
-  opts: { readonly ignoreRunning?: boolean } = {},
-): RealNodeSupport {
+export function realNodeSupport(env: NodeJS.ProcessEnv = process.env): RealNodeSupport {
   const no = (reason: string): RealNodeSupport => ({ ok: false, reason });
   if (process.platform !== "linux") return no(`the real node needs Linux; this is ${process.platform}`);
   const uid = process.getuid?.() ?? -1;
@@ -153,8 +198,6 @@ export function realNodeSupport(
       }
     }
   }
-  const other = opts.ignoreRunning ? undefined : realNodeInUse();
-  if (other) return no(`a real node already runs on this machine (cluster in ${other})`);
   return { ok: true };
 }
 
@@ -185,6 +228,8 @@ export function prepareRealNode(i: PrepareInput): { state: RealNodeState; compon
   }
   const registry = `127.0.0.1:${i.registryPort}`;
   const socket = p("containerd", "containerd.sock");
+  const id = nodeId(i.stateDir);
+  const cgroupRoot = `/minitask-${id}`;
 
   // CNI: our plugin, also as `loopback` (containerd's CRI always runs a loopback network first).
   for (const name of ["minitask-cni", "loopback"]) {
@@ -277,6 +322,7 @@ export function prepareRealNode(i: PrepareInput): { state: RealNodeState; compon
       healthzPort: i.kubeletHealthzPort,
       containerRuntimeEndpoint: `unix://${socket}`,
       cgroupDriver: "cgroupfs",
+      cgroupRoot,
       failCgroupV1: false,
       failSwapOn: false,
       makeIPTablesUtilChains: false,
@@ -306,6 +352,8 @@ export function prepareRealNode(i: PrepareInput): { state: RealNodeState; compon
 
   const state: RealNodeState = {
     name: REAL_NODE_NAME,
+    id,
+    cgroupRoot,
     dir,
     tainted: i.tainted,
     containerdSocket: socket,
@@ -361,6 +409,41 @@ export function prepareRealNode(i: PrepareInput): { state: RealNodeState; compon
   };
 }
 
+/** A node's id on this machine: a hash of its cluster's state folder. */
+export function nodeId(stateDir: string): string {
+  return createHash("sha256").update(stateDir).digest("hex").slice(0, 10);
+}
+
+/** The cgroup hierarchies of this machine (v1: one folder per controller; v2: the root itself). */
+function cgroupHierarchies(): string[] {
+  const root = "/sys/fs/cgroup";
+  if (existsSync(join(root, "cgroup.controllers"))) return [root];
+  try {
+    return readdirSync(root)
+      .map((h) => join(root, h))
+      .filter((h) => existsSync(join(h, "cgroup.procs")));
+  } catch {
+    return [];
+  }
+}
+
+/** Creates the kubelet's cgroupRoot in every hierarchy (the kubelet wants it to exist). */
+export function makeCgroupRoot(cgroupRoot: string): void {
+  for (const h of cgroupHierarchies()) {
+    const d = join(h, cgroupRoot);
+    mkdirSync(d, { recursive: true });
+    // A new cpuset cgroup starts with no CPUs and no memory nodes; give it its parent's.
+    for (const f of ["cpuset.cpus", "cpuset.mems"]) {
+      if (!existsSync(join(h, f))) continue;
+      try {
+        if (readFileSync(join(d, f), "utf8").trim() === "") writeFileSync(join(d, f), readFileSync(join(h, f), "utf8"));
+      } catch {
+        // not writable here: the kubelet reports what it cannot use
+      }
+    }
+  }
+}
+
 /**
  * Points containerd's pulls from `host` (e.g. docker.io) at the local registry. containerd 1.6
  * ignores a hosts.toml with only a `server` line: the `[host."…"]` table is what it uses.
@@ -394,33 +477,66 @@ export function splitImageRef(ref: string): { host: string; path: string } {
 
 // ---- leftovers and cleanup ----
 
-function readProcs(): { pid: number; exe: string; cgroup: string }[] {
-  const out: { pid: number; exe: string; cgroup: string }[] = [];
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    let exe = "";
-    let cgroup = "";
-    try {
-      exe = readlinkSync(`/proc/${e}/exe`).replace(/ \(deleted\)$/, "");
-      cgroup = readFileSync(`/proc/${e}/cgroup`, "utf8");
-    } catch {
-      continue;
-    }
-    out.push({ pid: Number(e), exe, cgroup });
-  }
-  return out;
+/**
+ * Whose leftovers: one node's (its folder and its kubelet's cgroup root), or those of every real node
+ * of this machine that no longer runs (`"machine"`).
+ */
+export type NodeScope = { readonly dir: string; readonly cgroupRoot: string } | "machine";
+
+interface Proc {
+  readonly pid: number;
+  readonly exe: string;
+  readonly cmdline: string;
+  readonly cgroup: string;
 }
 
-/** Processes of the node: its binaries, and anything in a kubepods cgroup (containers). */
-export function nodeProcesses(binaries: readonly string[] = defaultBinaries()): number[] {
-  return readProcs()
-    .filter((p) => binaries.includes(p.exe) || /:\/kubepods(\/|$)/m.test(p.cgroup))
-    .map((p) => p.pid);
+function readProcs(): Proc[] {
+  const out: Proc[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+      if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) continue; // exited, awaiting its parent
+      out.push({
+        pid: Number(e),
+        exe: readlinkSync(`/proc/${e}/exe`).replace(/ \(deleted\)$/, ""),
+        cmdline: readFileSync(`/proc/${e}/cmdline`, "utf8").replace(/\0/g, " "),
+        cgroup: readFileSync(`/proc/${e}/cgroup`, "utf8"),
+      });
+    } catch {
+      // gone, or a kernel thread
+    }
+  }
+  return out;
 }
 
 function defaultBinaries(): string[] {
   const a = nodeArtifactPaths();
   return [a.bins.kubelet, a.containerd, a.shim, a.runc, a.bins.crane];
+}
+
+const inCgroupRoot = (cgroup: string, root: string) => cgroup.includes(`:${root}/`) || cgroup.includes(`:${root}\n`);
+const NODE_CGROUP = /:\/(minitask-[0-9a-f]+\/)?kubepods(\/|$)/m;
+const NODE_DIR_MOUNT = /\/node\/(kubelet|containerd)(\/|$)/;
+
+function ownedByLive(live: readonly NodeLock[], test: (l: NodeLock) => boolean): boolean {
+  return live.some(test);
+}
+
+/** Processes of the scope: its kubelet, containerd and shims, and anything in its pods' cgroups. */
+export function nodeProcesses(scope: NodeScope, binaries: readonly string[] = defaultBinaries()): number[] {
+  const procs = readProcs().filter((p) => p.pid !== process.pid);
+  if (scope !== "machine") {
+    return procs
+      .filter((p) => p.cmdline.includes(`${scope.dir}/`) || inCgroupRoot(p.cgroup, scope.cgroupRoot))
+      .map((p) => p.pid);
+  }
+  const live = liveRealNodes();
+  return procs
+    .filter((p) => binaries.includes(p.exe) || NODE_CGROUP.test(p.cgroup))
+    .filter((p) => !ownedByLive(live, (l) => p.cmdline.includes(`${l.dir}/`) || inCgroupRoot(p.cgroup, l.cgroupRoot)))
+    .filter((p) => !ownedByLive(live, (l) => l.pids.includes(p.pid)))
+    .map((p) => p.pid);
 }
 
 function mountPoints(): string[] {
@@ -441,29 +557,49 @@ export function mountsUnder(root: string): string[] {
   return mountPoints().filter((m) => under(m, root));
 }
 
-/** Mount points under the node's folder or the machine paths the node writes to. */
-export function nodeMounts(nodeDir?: string): string[] {
-  const roots = [...MACHINE_PATHS, "/var/lib/kubelet", ...(nodeDir ? [nodeDir] : [])];
-  return mountPoints().filter((m) => roots.some((r) => under(m, r)));
+/** Mount points of the scope: under the node's folder (machine: any node's folder, and the machine paths). */
+export function nodeMounts(scope: NodeScope): string[] {
+  if (scope !== "machine") return mountsUnder(scope.dir);
+  const roots = [...MACHINE_PATHS, "/var/lib/kubelet"];
+  const live = liveRealNodes();
+  return mountPoints()
+    .filter((m) => roots.some((r) => under(m, r)) || NODE_DIR_MOUNT.test(m))
+    .filter((m) => !ownedByLive(live, (l) => under(m, l.dir)));
 }
 
-/** kubepods cgroup folders in every hierarchy. */
-export function nodeCgroups(): string[] {
-  const root = "/sys/fs/cgroup";
+/** The hierarchies' cgroup folders of the scope's pods (machine: every real node's, and plain kubepods). */
+export function nodeCgroups(scope: NodeScope): string[] {
   const out: string[] = [];
-  if (!existsSync(root)) return out;
-  if (existsSync(join(root, "kubepods"))) out.push(join(root, "kubepods"));
-  for (const h of readdirSync(root)) {
-    const d = join(root, h, "kubepods");
-    if (existsSync(d)) out.push(d);
+  const live = scope === "machine" ? liveRealNodes() : [];
+  for (const h of cgroupHierarchies()) {
+    if (scope !== "machine") {
+      const d = join(h, scope.cgroupRoot);
+      if (existsSync(d)) out.push(d);
+      continue;
+    }
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(h);
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (e !== "kubepods" && !/^minitask-[0-9a-f]+$/.test(e)) continue;
+      if (live.some((l) => l.cgroupRoot === `/${e}`)) continue;
+      out.push(join(h, e));
+    }
   }
   return out;
 }
 
-/** What a stopped real node left behind: processes, mounts, cgroups and machine paths. Empty when clean. */
-export function realNodeLeftovers(nodeDir?: string, binaries?: readonly string[]): string[] {
+/**
+ * What a stopped real node left behind — processes, mounts, cgroups, its folder; and the machine paths
+ * once no real node runs. Empty when clean. Without a scope: every real node of the machine that no
+ * longer runs.
+ */
+export function realNodeLeftovers(scope: NodeScope = "machine", binaries?: readonly string[]): string[] {
   const out: string[] = [];
-  for (const pid of nodeProcesses(binaries)) {
+  for (const pid of nodeProcesses(scope, binaries)) {
     let exe = "?";
     try {
       exe = readlinkSync(`/proc/${pid}/exe`);
@@ -472,9 +608,9 @@ export function realNodeLeftovers(nodeDir?: string, binaries?: readonly string[]
     }
     out.push(`process ${pid} (${exe})`);
   }
-  for (const m of nodeMounts(nodeDir)) out.push(`mount ${m}`);
-  for (const c of nodeCgroups()) out.push(`cgroup ${c}`);
-  for (const p of [...MACHINE_PATHS, ...(nodeDir ? [nodeDir] : [])]) if (existsSync(p)) out.push(`path ${p}`);
+  for (const m of nodeMounts(scope)) out.push(`mount ${m}`);
+  for (const c of nodeCgroups(scope)) out.push(`cgroup ${c}`);
+  if (liveRealNodes().length === 0) for (const p of MACHINE_PATHS) if (existsSync(p)) out.push(`path ${p}`);
   return out;
 }
 
@@ -509,12 +645,12 @@ async function waitGone(pids: number[], deadline: number): Promise<number[]> {
 }
 
 /**
- * After the node's components are stopped: kills stray shims and container processes, unmounts what
- * is under the node's folder and the machine paths, removes the kubepods cgroups and the machine
- * paths. Returns what is still left (empty when clean).
+ * After a node's components are stopped: kills its stray shims and container processes, unmounts what
+ * is under its folder, removes its cgroups — and, once no real node runs on the machine, the machine
+ * paths the kubelet, containerd and CNI wrote to. Resolves with what is still left (empty when clean).
  */
-export async function cleanupRealNode(nodeDir: string | undefined, binaries?: readonly string[]): Promise<string[]> {
-  const procs = nodeProcesses(binaries);
+export async function cleanupRealNode(scope: NodeScope, binaries?: readonly string[]): Promise<string[]> {
+  const procs = nodeProcesses(scope, binaries);
   for (const pid of procs) {
     try {
       process.kill(pid, "SIGKILL");
@@ -524,15 +660,17 @@ export async function cleanupRealNode(nodeDir: string | undefined, binaries?: re
   }
   await waitGone(procs, Date.now() + 10_000);
   // Deepest first; lazy, so a busy mount cannot block the rest.
-  for (const m of nodeMounts(nodeDir).sort((x, y) => y.length - x.length)) {
+  for (const m of nodeMounts(scope).sort((x, y) => y.length - x.length)) {
     spawnSync("umount", ["-l", m], { stdio: "ignore" });
   }
-  for (const c of nodeCgroups()) rmdirTree(c);
-  for (const p of MACHINE_PATHS) rmSync(p, { recursive: true, force: true });
-  try {
-    rmdirSync("/var/lib/kubelet");
-  } catch {
-    // not empty or absent: left as it was
+  for (const c of nodeCgroups(scope)) rmdirTree(c);
+  if (liveRealNodes().length === 0) {
+    for (const p of MACHINE_PATHS) rmSync(p, { recursive: true, force: true });
+    try {
+      rmdirSync("/var/lib/kubelet");
+    } catch {
+      // not empty or absent: left as it was
+    }
   }
-  return realNodeLeftovers(undefined, binaries);
+  return realNodeLeftovers(scope, binaries);
 }

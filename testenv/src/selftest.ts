@@ -39,7 +39,10 @@ export async function selfTest(
   const node = opts.node ?? "both";
   const dir = mkdtempSync(join(tmpdir(), "minitask-selftest-"));
   const t0 = Date.now();
-  const cp = await ControlPlane.start({ stateDir: join(dir, "cluster"), node, log });
+  const cp = await ControlPlane.start({ stateDir: join(dir, "cluster"), node, log }).catch((err: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
   const upSeconds = (Date.now() - t0) / 1000;
   let stopped = false;
   try {
@@ -128,7 +131,8 @@ export async function selfTest(
     const left = await cp.stop();
     stopped = true;
     const downSeconds = (Date.now() - t2) / 1000;
-    const after = [...left, ...realNodeLeftovers()];
+    const n = cp.state.realNode;
+    const after = [...left, ...(n ? realNodeLeftovers({ dir: n.dir, cgroupRoot: n.cgroupRoot }) : [])];
     if (after.length > 0) throw new TestEnvError(`selftest: down left behind: ${after.join("; ")}`);
     log(`selftest: down in ${downSeconds.toFixed(1)} s; no process, mount or cgroup of the real node left`);
     return { upSeconds, podSeconds, downSeconds, rssMiB: rss };
