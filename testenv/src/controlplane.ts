@@ -498,6 +498,24 @@ export class ControlPlane {
     }
   }
 
+  /** Takes the pids another process (a test restarting a component) may have recorded since. */
+  #reloadPids(): void {
+    let disk: ClusterState;
+    try {
+      disk = JSON.parse(readFileSync(join(this.state.stateDir, "state.json"), "utf8")) as ClusterState;
+    } catch {
+      return;
+    }
+    for (const name of this.componentNames) {
+      const mine = this.state.components[name];
+      const pid = disk.components[name]?.pid;
+      if (mine && pid && pid !== mine.pid) {
+        mine.pid = pid;
+        this.#children.delete(name);
+      }
+    }
+  }
+
   #save(): void {
     writeFileSync(join(this.state.stateDir, "state.json"), `${JSON.stringify(this.state, null, 2)}\n`);
   }
@@ -623,6 +641,7 @@ export class ControlPlane {
    * could not be removed (empty when clean).
    */
   async stop(opts: { keepState?: boolean } = {}): Promise<string[]> {
+    this.#reloadPids();
     await this.#drainRealNode();
     for (const name of [...this.componentNames].reverse()) await this.stopComponent(name);
     let left: string[] = [];

@@ -223,7 +223,17 @@ export function prepareRealNode(i: PrepareInput): { state: RealNodeState; compon
   const a = i.artifacts ?? nodeArtifactPaths();
   const dir = join(i.stateDir, "node");
   const p = (...parts: string[]) => join(dir, ...parts);
-  for (const d of ["containerd", "cni/bin", "cni/net.d", "certs.d", "kubelet", "pod-logs", "volume-plugins", "opt"]) {
+  for (const d of [
+    "containerd",
+    "cni/bin",
+    "cni/net.d",
+    "certs.d",
+    "kubelet",
+    "pod-logs",
+    "volume-plugins",
+    "opt",
+    "registry",
+  ]) {
     mkdirSync(p(d), { recursive: true });
   }
   const registry = `127.0.0.1:${i.registryPort}`;
@@ -374,7 +384,8 @@ export function prepareRealNode(i: PrepareInput): { state: RealNodeState; compon
     components: {
       registry: {
         binary: a.bins.crane,
-        args: ["registry", "serve", "--address", registry],
+        // --disk: blobs under the node's folder (which also names the process as this node's).
+        args: ["registry", "serve", "--address", registry, "--disk", p("registry")],
         log: log("registry"),
       },
       containerd: {
