@@ -4,7 +4,8 @@
 # Node 24 at /nodejs/bin/node with its shared libraries, the task runner's production dependencies, the five packages'
 # package.json + dist/, nonroot 65532, this ENTRYPOINT — as a docker-archive tarball for the local cluster's real node
 # (docs/operations.md, "Running in the local cluster"). It computes the production dependencies from package-lock.json:
-# the `npm prune --workspace` below keeps every workspace's dependencies (npm 11 prunes only inside the workspace).
+# the `npm prune --workspace` below prunes only inside that workspace with npm 11, so this image would carry the whole
+# node_modules, development dependencies included.
 FROM node:24-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.base.json tsconfig.build.json ./
