@@ -24,7 +24,9 @@ export {
   nodeArtifactPaths,
 } from "./node-build.ts";
 export {
+  liveRealNodes,
   type NodeKind,
+  type NodeScope,
   type RealNodeState,
   type RealNodeSupport,
   realNodeLeftovers,
