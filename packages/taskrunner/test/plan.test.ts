@@ -47,7 +47,15 @@ function run(
 
 type Container = { name: string; state?: Record<string, unknown> };
 function pod(
-  opts: { owner?: string; phase?: string; init?: Container[]; main?: Container[]; createdAt?: number } = {},
+  opts: {
+    owner?: string;
+    phase?: string;
+    init?: Container[];
+    main?: Container[];
+    createdAt?: number;
+    /** The node it was scheduled to; null: not scheduled. */
+    node?: string | null;
+  } = {},
 ): Pod {
   return {
     apiVersion: "v1",
@@ -67,6 +75,7 @@ function pod(
       ],
     },
     spec: {
+      ...(opts.node === null ? {} : { nodeName: opts.node ?? "node-1" }),
       initContainers: [{ name: "step-a", image: "busybox" }],
       containers: [{ name: "step-b", image: "busybox" }],
     },
@@ -104,7 +113,7 @@ const rows: readonly Row[] = [
   {
     name: "a malformed timeout fails the run",
     view: { run: run({ timeout: "soon" }) },
-    expect: { type: "finish", deletePod: false, status: { phase: "Failed", reason: "InvalidTimeout" } },
+    expect: { type: "finish", pod: "keep", status: { phase: "Failed", reason: "InvalidTimeout" } },
   },
   {
     name: "a pod of that name not controlled by this run fails it",
@@ -131,18 +140,35 @@ const rows: readonly Row[] = [
     },
   },
   {
-    name: "cancelled with a pod: delete it, steps closed",
+    name: "cancelled with a running pod: stop it where it runs (logs kept), steps closed",
     view: { run: run({ cancelled: true }), pod: pod({ init: [{ name: "step-a", state: running }] }) },
     expect: {
       type: "finish",
-      deletePod: true,
+      pod: "stop",
       status: { phase: "Failed", reason: "Cancelled", podName: podNameFor("r") },
     },
   },
   {
+    name: "cancelled while its pod was never scheduled: delete it (nothing ran, no logs to keep)",
+    view: { run: run({ cancelled: true }), pod: pod({ node: null }) },
+    expect: { type: "finish", pod: "delete", status: { phase: "Failed", reason: "Cancelled" } },
+  },
+  {
+    name: "cancelled after its pod finished: keep it as it is",
+    view: {
+      run: run({ cancelled: true }),
+      pod: pod({
+        phase: "Succeeded",
+        init: [{ name: "step-a", state: terminated(0) }],
+        main: [{ name: "step-b", state: terminated(0) }],
+      }),
+    },
+    expect: { type: "finish", pod: "keep", status: { phase: "Failed", reason: "Cancelled" } },
+  },
+  {
     name: "cancelled before any pod: nothing to delete",
     view: { run: run({ cancelled: true }), task },
-    expect: { type: "finish", deletePod: false, status: { phase: "Failed", reason: "Cancelled" } },
+    expect: { type: "finish", pod: "keep", status: { phase: "Failed", reason: "Cancelled" } },
   },
   {
     name: "Task missing: wait for it (Pending, TaskNotFound) until the deadline",
@@ -162,7 +188,7 @@ const rows: readonly Row[] = [
   {
     name: "deadline passed before the pod was made: TimedOut",
     view: { run: run(), task, now: T0 + 11 * MIN },
-    expect: { type: "finish", deletePod: false, status: { phase: "Failed", reason: "TimedOut" } },
+    expect: { type: "finish", pod: "keep", status: { phase: "Failed", reason: "TimedOut" } },
   },
   {
     name: "bad params: InvalidParams before anything is created",
@@ -183,18 +209,18 @@ const rows: readonly Row[] = [
   },
   { name: "Task found: create the pod", view: { run: run(), task }, expect: { type: "createPod" } },
   {
-    name: "pod running past the deadline: delete it, TimedOut",
+    name: "pod running past the deadline: stop it (logs kept), TimedOut",
     view: { run: run(), pod: pod({ init: [{ name: "step-a", state: running }] }), now: T0 + 10 * MIN },
     expect: {
       type: "finish",
-      deletePod: true,
+      pod: "stop",
       status: { phase: "Failed", reason: "TimedOut", podName: podNameFor("r") },
     },
   },
   {
-    name: "image pull stuck past the pull timeout: delete the pod, ImagePullFailed",
+    name: "image pull stuck past the pull timeout: stop the pod, ImagePullFailed",
     view: { run: run(), pod: pod({ init: [{ name: "step-a", state: pullBackOff }] }), now: T0 + 2 * MIN },
-    expect: { type: "finish", deletePod: true, status: { phase: "Failed", reason: "ImagePullFailed" } },
+    expect: { type: "finish", pod: "stop", status: { phase: "Failed", reason: "ImagePullFailed" } },
   },
   {
     name: "image pull stuck within the pull timeout: Pending, look again when it runs out",
@@ -204,7 +230,7 @@ const rows: readonly Row[] = [
   {
     name: "a step failed: finish Failed (StepFailed), the pod is kept for its logs",
     view: { run: run(), pod: pod({ phase: "Failed", init: [{ name: "step-a", state: terminated(3) }] }) },
-    expect: { type: "finish", deletePod: false, status: { phase: "Failed", reason: "StepFailed" } },
+    expect: { type: "finish", pod: "keep", status: { phase: "Failed", reason: "StepFailed" } },
   },
   {
     name: "every step succeeded: finish Succeeded",
@@ -216,7 +242,7 @@ const rows: readonly Row[] = [
         main: [{ name: "step-b", state: terminated(0) }],
       }),
     },
-    expect: { type: "finish", deletePod: false, status: { phase: "Succeeded" } },
+    expect: { type: "finish", pod: "keep", status: { phase: "Succeeded" } },
   },
   {
     name: "a step is running: Running, look again at the deadline",

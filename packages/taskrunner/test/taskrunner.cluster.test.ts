@@ -263,7 +263,11 @@ describe("Mini Task Runner", () => {
     await waitPhase(ns, name, ["Running"]);
     const done = await waitPhase(ns, name, ["Failed"]);
     expect(done.status).toMatchObject({ reason: "TimedOut" });
-    await eventually("the pod to be deleted", async () => ((await podGone(ns, `${name}-pod`)) ? true : undefined));
+    // Stopped where it runs, not deleted: its logs, events and exit codes stay (execution.cluster.test.ts
+    // shows the real kubelet killing it).
+    await eventually("the pod to be stopped", async () =>
+      (await pods(ns).get(`${name}-pod`)).spec?.activeDeadlineSeconds === 1 ? true : undefined,
+    );
   });
 
   it("cancels a running run", async () => {
@@ -275,7 +279,9 @@ describe("Mini Task Runner", () => {
     await taskRuns(ns).patch(name, { spec: { cancelled: true } }, { type: "merge" });
     const done = await waitPhase(ns, name, ["Failed"]);
     expect(done.status).toMatchObject({ reason: "Cancelled" });
-    await eventually("the pod to be deleted", async () => ((await podGone(ns, `${name}-pod`)) ? true : undefined));
+    await eventually("the pod to be stopped", async () =>
+      (await pods(ns).get(`${name}-pod`)).spec?.activeDeadlineSeconds === 1 ? true : undefined,
+    );
   });
 
   it("fails with PodDeleted when the pod vanishes while running", async () => {

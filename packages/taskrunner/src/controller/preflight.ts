@@ -34,7 +34,7 @@ export function requiredPermissions(leaderElection: boolean): Permission[] {
     ...["get", "list", "watch", "update", "patch", "delete"].map((verb) => ({ verb, group: g, resource: "taskruns" })),
     { verb: "update", group: g, resource: "taskruns", subresource: "status" },
     ...["get", "list", "watch"].map((verb) => ({ verb, group: g, resource: "tasks" })),
-    ...["get", "list", "watch", "create", "delete"].map((verb) => ({ verb, group: "", resource: "pods" })),
+    ...["get", "list", "watch", "create", "patch", "delete"].map((verb) => ({ verb, group: "", resource: "pods" })),
     ...["create", "patch"].map((verb) => ({ verb, group: "events.k8s.io", resource: "events" })),
   ];
   if (leaderElection) {

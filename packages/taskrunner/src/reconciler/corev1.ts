@@ -65,7 +65,7 @@ export interface Pod extends KubeObject {
 
 /**
  * The informer transform for our pods: keeps only what the reconciler and the dashboard read (identity,
- * owner, labels, container names, phase and container states), so 10,000 cached pods stay small.
+ * owner, labels, node, container names, phase and container states), so 10,000 cached pods stay small.
  */
 export function trimPod(pod: Pod): Pod {
   const m = pod.metadata ?? {};
@@ -85,6 +85,7 @@ export function trimPod(pod: Pod): Pod {
       ...(m.ownerReferences !== undefined ? { ownerReferences: m.ownerReferences } : {}),
     },
     spec: {
+      ...(pod.spec?.nodeName !== undefined ? { nodeName: pod.spec.nodeName } : {}),
       ...(pod.spec?.initContainers ? { initContainers: names(pod.spec.initContainers) ?? [] } : {}),
       containers: names(pod.spec?.containers) ?? [],
     },

@@ -31,14 +31,21 @@ export interface ActiveRunView {
   readonly imagePullTimeoutMs: number;
 }
 
+/**
+ * What a finishing run does to its pod: `keep` it; `stop` it by lowering `activeDeadlineSeconds` to 1, so the
+ * kubelet kills its containers and the pod stays, with its logs, events and exit codes (Tekton deletes the pod
+ * on timeout and cancel, and its logs are lost); or `delete` it when it never reached a node (nothing to keep).
+ */
+export type PodAction = "keep" | "stop" | "delete";
+
 /** The next thing to do for an active run. */
 export type ActiveDecision =
   /** The cache has no pod but the status names one: read it from the apiserver, then decide again. */
   | { readonly type: "checkPod"; readonly podName: string }
   /** Create this pod, then decide again with the pod the apiserver returned (or the existing one). */
   | { readonly type: "createPod"; readonly pod: Pod }
-  /** Write this terminal status (deleting the pod first when asked): the run is over. */
-  | { readonly type: "finish"; readonly status: StatusInput; readonly deletePod: boolean }
+  /** Write this terminal status (stopping the pod first when asked, see {@link PodAction}): the run is over. */
+  | { readonly type: "finish"; readonly status: StatusInput; readonly pod: PodAction }
   /** Write this status (if it changed) and look again after `requeueAfterMs` (if set). */
   | { readonly type: "update"; readonly status: StatusInput; readonly requeueAfterMs?: number };
 
@@ -46,12 +53,17 @@ const fail = (
   reason: string,
   message: string,
   extra: Partial<StatusInput> = {},
-  deletePod = false,
+  pod: PodAction = "keep",
 ): ActiveDecision => ({
   type: "finish",
   status: { phase: "Failed", reason, message, ...extra },
-  deletePod,
+  pod,
 });
+
+/** How to end a pod that is still running: stop it where it runs, delete it if it never got a node. */
+function stopping(pod: DeepReadonly<Pod>): PodAction {
+  return pod.spec?.nodeName ? "stop" : "delete";
+}
 
 /** Whether `pod` is controlled by `run` (by uid: a pod of an older run of the same name is not). */
 export function isOwnedBy(pod: DeepReadonly<Pod>, run: ReadonlyTaskRun): boolean {
@@ -101,7 +113,8 @@ export function planActive(v: ActiveRunView): ActiveDecision {
 
   if (run.spec?.cancelled) {
     const steps = pod ? { steps: closeSteps(outcomeFromPod(pod).steps, Reasons.Cancelled), podName } : {};
-    return fail(Reasons.Cancelled, "the TaskRun was cancelled", steps, pod !== undefined);
+    const finished = pod !== undefined && isTerminal(outcomeFromPod(pod).phase);
+    return fail(Reasons.Cancelled, "the TaskRun was cancelled", steps, pod && !finished ? stopping(pod) : "keep");
   }
 
   if (!pod) {
@@ -135,7 +148,7 @@ export function planActive(v: ActiveRunView): ActiveDecision {
       Reasons.TimedOut,
       `the run did not finish within its timeout (${run.spec?.timeout})`,
       { steps: closeSteps(outcome.steps, Reasons.TimedOut), podName, startTime: outcome.startTime },
-      true,
+      stopping(pod),
     );
   }
   let requeueAfterMs = untilDeadline;
@@ -147,7 +160,7 @@ export function planActive(v: ActiveRunView): ActiveDecision {
         Reasons.ImagePullFailed,
         `step "${outcome.imagePullError.step}" could not pull its image for ${Math.round(pullTimeout / 1000)}s: ${outcome.imagePullError.message}`,
         { steps: closeSteps(outcome.steps, Reasons.ImagePullFailed), podName },
-        true,
+        stopping(pod),
       );
     }
     const untilPullTimeout = podCreated + pullTimeout - now;
@@ -162,7 +175,7 @@ export function planActive(v: ActiveRunView): ActiveDecision {
     startTime: outcome.startTime,
     finishTime: outcome.finishTime,
   };
-  if (isTerminal(outcome.phase)) return { type: "finish", status, deletePod: false };
+  if (isTerminal(outcome.phase)) return { type: "finish", status, pod: "keep" };
   return { type: "update", status, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };
 }
 

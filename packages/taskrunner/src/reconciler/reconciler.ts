@@ -133,7 +133,8 @@ export class TaskRunReconciler {
           view.podChecked = true;
           continue;
         case "finish":
-          if (decision.deletePod) await this.#deletePod(ns, podName, ctx);
+          if (decision.pod === "delete") await this.#deletePod(ns, podName, ctx);
+          if (decision.pod === "stop") await this.#stopPod(ns, podName, ctx);
           return this.#finish(run, ctx, decision.status);
         case "update":
           await this.#write(run, ctx, decision.status);
@@ -148,6 +149,20 @@ export class TaskRunReconciler {
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
+    }
+  }
+
+  /**
+   * Stops a pod where it runs, keeping it: `activeDeadlineSeconds` may be lowered on a running pod, and at 1
+   * the kubelet kills its containers at once (the pod ends Failed, DeadlineExceeded, logs kept).
+   */
+  async #stopPod(ns: string, name: string, ctx: ReconcileContext): Promise<void> {
+    try {
+      await this.#o.podClient
+        .inNamespace(ns)
+        .patch(name, { spec: { activeDeadlineSeconds: 1 } }, { type: "merge", signal: ctx.signal });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
     }
   }
 
