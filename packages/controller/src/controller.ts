@@ -27,13 +27,12 @@ export interface ReconcileContext {
   readonly reconcileId: string;
 }
 
-/** A reconcile; resolving with nothing means success without a requeue. */
-// biome-ignore lint/suspicious/noConfusingVoidType: reconcile functions may return nothing (async () => {})
 /**
  * A reconcile (controller-runtime's `Reconciler`): makes the world match the desired state of the object `key`
  * names. Resolving with nothing is success without a requeue; throwing retries with backoff, except a
  * {@link TerminalError}.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: reconcile functions may return nothing (async () => {})
 export type ReconcileFunc = (key: string, ctx: ReconcileContext) => Promise<Result | undefined | void>;
 type ReconcileOutput = Awaited<ReturnType<ReconcileFunc>>;
 
