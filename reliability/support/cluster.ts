@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { builtinResources, KubeClient, type KubeObject } from "@minitask/client";
 import type { Task, TaskRun } from "@minitask/taskrunner";
-import { ControlPlane } from "@minitask/testenv";
+import { ControlPlane, type NodeKind } from "@minitask/testenv";
 import { parse, stringify } from "yaml";
 
 const run = promisify(execFile);
@@ -35,6 +35,8 @@ export function runsPerScenario(): number {
 
 export interface StartClusterOptions {
   readonly apiserverArgs?: readonly string[];
+  /** Which nodes: kwok (default; simulated pods) or the real node (real containers). */
+  readonly node?: NodeKind;
   /** Install these CRD files instead of `crds/`. */
   readonly crdFiles?: readonly string[];
 }
@@ -58,6 +60,7 @@ export class Cluster {
       stateDir: join(dir, "cp"),
       log: () => {},
       ...(opts.apiserverArgs ? { apiserverArgs: opts.apiserverArgs } : {}),
+      ...(opts.node ? { node: opts.node } : {}),
     });
     const c = new Cluster(cp, dir);
     try {
