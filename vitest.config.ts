@@ -10,13 +10,10 @@ import { defineConfig } from "vitest/config";
 //             over 10 minutes on a 2-core machine, so a plain `vitest run` (`npm test`) leaves it out: the
 //             project exists only when named (`--project faults`) or with MINITASK_FAULTS=1; CI runs it
 //             as its own step (.ci/run).
-//  - demo:    `scripts/demo.e2e.test.ts` (`npm run test:demo`): `npm run demo -- --once` on its own control plane
-//             with the real node, which is one per machine; so it runs on its own, after `npm test` (.ci/run).
 const conditions = ["minitask-source"];
 const requested = (project: string, env: string) =>
   process.env[env] === "1" || new RegExp(`(^|\\s)--project[= ]${project}(\\s|$)`).test(process.argv.join(" "));
 const faultsRequested = requested("faults", "MINITASK_FAULTS");
-const demoRequested = requested("demo", "MINITASK_DEMO");
 
 export default defineConfig({
   resolve: { conditions },
@@ -33,7 +30,7 @@ export default defineConfig({
             "testenv/test/**/*.test.ts",
             "scripts/**/*.test.ts",
           ],
-          exclude: ["**/*.cluster.test.ts", "**/*.e2e.test.ts", "**/node_modules/**"],
+          exclude: ["**/*.cluster.test.ts", "**/node_modules/**"],
         },
       },
       {
@@ -63,19 +60,6 @@ export default defineConfig({
                 fileParallelism: false,
                 testTimeout: 600_000,
                 hookTimeout: 120_000,
-              },
-            },
-          ]
-        : []),
-      ...(demoRequested
-        ? [
-            {
-              extends: true,
-              test: {
-                name: "demo",
-                include: ["scripts/demo.e2e.test.ts"],
-                exclude: ["**/node_modules/**"],
-                testTimeout: 600_000,
               },
             },
           ]

@@ -31,8 +31,9 @@ async function teardown(code: number): Promise<never> {
     step("tearing down");
     for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
     await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once("exit", r)) : undefined)));
-    await cp?.stop().catch(() => {});
-    say(dim("everything stopped; the control plane's state is removed"));
+    const left = (await cp?.stop().catch((err: unknown) => [String(err)])) ?? [];
+    if (left.length > 0) say(`left behind (remove by hand): ${left.join(", ")}`);
+    else say(dim("everything stopped; the control plane's state is removed"));
   }
   process.exit(code);
 }
