@@ -213,6 +213,7 @@ describe("minitask-controller deployed in the cluster (real node)", () => {
   let overlay: string;
   let ns: string;
   let policy: unknown[] = [];
+  let ready: Pod[] = [];
 
   beforeAll(async () => {
     requireRealNode(testEnv(), "the in-cluster deployment test");
@@ -235,6 +236,18 @@ describe("minitask-controller deployed in the cluster (real node)", () => {
     ]);
     overlay = writeLocalOverlay(mkdtempSync(join(tmpdir(), "minitask-incluster-")), { apiserverPort });
     await kubectl(["apply", "-k", overlay]);
+    // Every test needs the deployment up: wait here, so that a controller that never starts fails once.
+    ready = await eventually(
+      "both controller replicas Ready",
+      async () => {
+        const ps = await controllerPods();
+        return ps.length === 2 && ps.every(isReady) ? ps : undefined;
+      },
+      180_000,
+    ).catch(async (err: Error) => {
+      const described = await kubectlResult(["describe", "pods", "-n", SYSTEM_NS, "-l", SELECTOR]);
+      throw new Error(`${err.message}\n${described.stdout.split("\n").slice(-25).join("\n")}`);
+    });
   });
 
   afterAll(async () => {
@@ -261,14 +274,8 @@ describe("minitask-controller deployed in the cluster (real node)", () => {
   });
 
   it("runs both replicas Ready on the real node, from the image built here, as 65532 on a read-only root", async () => {
-    const pods = await eventually(
-      "both controller replicas Ready",
-      async () => {
-        const ps = await controllerPods();
-        return ps.length === 2 && ps.every(isReady) ? ps : undefined;
-      },
-      180_000,
-    );
+    const pods = ready;
+    expect(pods).toHaveLength(2);
     for (const p of pods) {
       expect(p.spec.nodeName).toBe(requireRealNode(testEnv(), "").name);
       expect(p.spec.hostNetwork).toBe(true);
@@ -276,14 +283,17 @@ describe("minitask-controller deployed in the cluster (real node)", () => {
       expect(cs?.image).toContain("localhost/minitask-controller:dev");
       expect(cs?.imageID).toContain(image.id.replace(/^sha256:/, ""));
     }
-    const deploy = await getJson<{ status?: { readyReplicas?: number } }>([
-      "get",
-      "deployment",
-      "-n",
-      SYSTEM_NS,
-      "minitask-controller",
-    ]);
-    expect(deploy.status?.readyReplicas).toBe(2);
+    // The Deployment says so too (its status follows the pods' a moment later).
+    await eventually("the Deployment to count 2 ready replicas", async () => {
+      const d = await getJson<{ status?: { readyReplicas?: number } }>([
+        "get",
+        "deployment",
+        "-n",
+        SYSTEM_NS,
+        "minitask-controller",
+      ]);
+      return d.status?.readyReplicas === 2 ? true : undefined;
+    });
     // The process itself: the image's user, and a root file system it cannot write to.
     const pod = pods[0]?.metadata.name ?? "";
     const probe = await kubectl([
@@ -363,7 +373,7 @@ describe("minitask-controller deployed in the cluster (real node)", () => {
     const logs = await kubectl(["logs", "-n", ns, pod, "--all-containers"]);
     expect(logs).toContain("hello from in-cluster");
     expect(logs).toContain("goodbye from in-cluster");
-  });
+  }, 200_000);
 
   it("gives its ServiceAccount only what it needs", async () => {
     const can = async (...args: string[]) => {
@@ -416,5 +426,5 @@ describe("minitask-controller deployed in the cluster (real node)", () => {
       },
       180_000,
     );
-  });
+  }, 420_000);
 });
