@@ -9,8 +9,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ControlPlane, freePort, type NodeKind, realNodeSupport } from "@minitask/testenv";
-import { cacheRoot } from "../testenv/src/versions.ts";
+import { ControlPlane, cacheRoot, freePort, type NodeKind, realNodeSupport } from "@minitask/testenv";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const once = process.argv.includes("--once");

@@ -32,4 +32,4 @@ export {
   realNodeLeftovers,
   realNodeSupport,
 } from "./realnode.ts";
-export { NODE_KIND_LABEL, PAUSE_IMAGE, REAL_NODE_NAME, STEP_IMAGE_TAGS } from "./versions.ts";
+export { cacheRoot, NODE_KIND_LABEL, PAUSE_IMAGE, REAL_NODE_NAME, STEP_IMAGE_TAGS } from "./versions.ts";

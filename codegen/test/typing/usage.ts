@@ -12,7 +12,7 @@ import {
   TaskRunResource,
   type TaskRunStatusPhase,
   taskRunClient,
-} from "../../../packages/taskrunner/src/generated/minitask.myorg.dev/v1/index.ts";
+} from "@minitask/taskrunner/api";
 import {
   isWidget,
   type ReadonlyWidget,
