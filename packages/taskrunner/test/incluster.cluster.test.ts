@@ -318,7 +318,11 @@ describe("minitask-controller deployed in the cluster (real node)", () => {
       return m.size === 2 ? m : undefined;
     });
     expect(new Set(ids.values()).size).toBe(2);
-    const holder = await eventually("a Lease holder", leaseHolder);
+    // A replica's identity (a Lease left by an earlier controller of the cluster, if any, expires first).
+    const holder = await eventually("a replica to hold the Lease", async () => {
+      const h = await leaseHolder();
+      return h && [...ids.values()].includes(h) ? h : undefined;
+    });
     const leaders = [...ids].filter(([, id]) => id === holder).map(([pod]) => pod);
     expect(leaders, `holder ${holder}, replicas ${JSON.stringify([...ids])}`).toHaveLength(1);
     // The same from the replicas' own logs: one acquired leadership, the other observes it.
@@ -395,7 +399,10 @@ describe("minitask-controller deployed in the cluster (real node)", () => {
 
   it("fails over when the leader's pod is deleted: the other replica takes the Lease and runs new TaskRuns", async () => {
     const before = await identities();
-    const oldHolder = await eventually("a Lease holder", leaseHolder);
+    const oldHolder = await eventually("a replica to hold the Lease", async () => {
+      const h = await leaseHolder();
+      return h && [...before.values()].includes(h) ? h : undefined;
+    });
     const transitions = (await getJson<Lease>(["get", "lease", "-n", SYSTEM_NS, "minitask-controller"])).spec
       ?.leaseTransitions;
     const leader = [...before].find(([, id]) => id === oldHolder)?.[0];
