@@ -67,15 +67,33 @@ const program = new Command("minitask-controller")
   .option("--leader-elect", "elect a leader among replicas through a Lease", false)
   .option("--leader-election-namespace <ns>", "namespace of the leader-election Lease", "minitask-system")
   .option("--leader-election-id <name>", "name of the leader-election Lease", "minitask-controller")
-  .option("--lease-duration <d>", "leader-election lease duration", duration, 15_000)
-  .option("--renew-deadline <d>", "leader stops if it cannot renew within this", duration, 10_000)
-  .option("--retry-period <d>", "leader-election retry period", duration, 2_000)
+  .addOption(
+    new Option("--lease-duration <d>", "leader-election lease duration").argParser(duration).default(15_000, "15s"),
+  )
+  .addOption(
+    new Option("--renew-deadline <d>", "leader stops if it cannot renew within this")
+      .argParser(duration)
+      .default(10_000, "10s"),
+  )
+  .addOption(new Option("--retry-period <d>", "leader-election retry period").argParser(duration).default(2_000, "2s"))
   .option("--metrics-bind-address <addr>", 'address of /metrics ("0" disables)', bindAddress, ":8080")
   .option("--health-probe-bind-address <addr>", 'address of /healthz and /readyz ("0" disables)', bindAddress, ":8081")
   .option("--log-level <level>", "trace, debug, info, warn, error, fatal or silent", logLevel, "info")
-  .option("--shutdown-timeout <d>", "grace period for in-flight reconciles on SIGTERM", duration, 30_000)
-  .option("--reconcile-timeout <d>", "abort (and retry) a reconcile after this long", duration, 60_000)
-  .option("--image-pull-timeout <d>", "fail a run whose step cannot pull its image for this long", duration, 120_000)
+  .addOption(
+    new Option("--shutdown-timeout <d>", "grace period for in-flight reconciles on SIGTERM")
+      .argParser(duration)
+      .default(30_000, "30s"),
+  )
+  .addOption(
+    new Option("--reconcile-timeout <d>", "abort (and retry) a reconcile after this long")
+      .argParser(duration)
+      .default(60_000, "1m"),
+  )
+  .addOption(
+    new Option("--image-pull-timeout <d>", "fail a run whose step cannot pull its image for this long")
+      .argParser(duration)
+      .default(120_000, "2m"),
+  )
   .option("--ttl-after-finished <d>", "delete finished TaskRuns this long after they finish (default: keep)", duration)
   .addOption(
     new Option("--watch-list <mode>", "initial state by watch-list streaming")
