@@ -47,7 +47,16 @@ export {
   type LeaseClient,
   microTime,
 } from "./leaderelection.ts";
-export { createLogger, LOG_LEVELS, type Logger, type LoggerOptions, parseLogLevel, silentLogger } from "./logging.ts";
+export {
+  createLogger,
+  LOG_LEVELS,
+  type LogFields,
+  type LogFn,
+  type Logger,
+  type LoggerOptions,
+  parseLogLevel,
+  silentLogger,
+} from "./logging.ts";
 export {
   type LeaderElectionConfig,
   LeaderElectionLostError,
@@ -59,7 +68,6 @@ export {
   type ControllerMetrics,
   createRuntimeMetrics,
   type InformerMetrics,
-  informerLogger,
   informerObserver,
   type ReconcileResultLabel,
   type RuntimeMetrics,

@@ -1,7 +1,11 @@
-// Structured JSON logs with pino; human-readable lines when stderr is a terminal.
-import { type LevelWithSilent, type Logger, pino } from "pino";
+// Structured JSON logs with pino; human-readable lines when stderr is a terminal. The runtime takes any
+// logger of the toolkit's one shape (`Logger`, defined in @minitask/informers: pino's call order and
+// `child`), so a pino logger made here is passed as it is to controllers, informers and the Manager.
 
-export type { Logger } from "pino";
+import type { Logger } from "@minitask/informers";
+import { type LevelWithSilent, type Logger as PinoLogger, pino } from "pino";
+
+export { type LogFields, type LogFn, type Logger, silentLogger } from "@minitask/informers";
 
 /** The log levels, most verbose first. */
 export const LOG_LEVELS: readonly LevelWithSilent[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -25,28 +29,29 @@ export function parseLogLevel(level: string): LevelWithSilent {
   return l;
 }
 
-/** A pino logger: JSON lines on stderr, or pino-pretty output when stderr is a terminal. */
-export function createLogger(opts: LoggerOptions = {}): Logger {
+/**
+ * A pino logger: JSON lines on stderr, or pino-pretty output when stderr is a terminal. It is a
+ * {@link Logger} (pino's own type is returned, so its extra methods stay available).
+ */
+export function createLogger(opts: LoggerOptions = {}): PinoLogger {
   const level = parseLogLevel(opts.level ?? "info");
   const pretty = opts.pretty ?? (process.stderr.isTTY === true && !opts.destination);
   const base = { name: opts.name };
-  if (pretty) {
-    return pino({
-      level,
-      ...base,
-      transport: {
-        target: "pino-pretty",
-        options: {
-          destination: 2,
-          colorize: !process.env.NO_COLOR,
-          translateTime: "HH:MM:ss.l",
-          ignore: "pid,hostname",
+  const log: PinoLogger = pretty
+    ? pino({
+        level,
+        ...base,
+        transport: {
+          target: "pino-pretty",
+          options: {
+            destination: 2,
+            colorize: !process.env.NO_COLOR,
+            translateTime: "HH:MM:ss.l",
+            ignore: "pid,hostname",
+          },
         },
-      },
-    });
-  }
-  return pino({ level, ...base, timestamp: pino.stdTimeFunctions.isoTime }, opts.destination ?? pino.destination(2));
+      })
+    : pino({ level, ...base, timestamp: pino.stdTimeFunctions.isoTime }, opts.destination ?? pino.destination(2));
+  // pino's Logger is the toolkit's Logger as it is: no adapter anywhere.
+  return log satisfies Logger;
 }
-
-/** A logger that drops everything (library default). */
-export const silentLogger: Logger = pino({ level: "silent" });

@@ -15,7 +15,7 @@ import { SharedInformerFactory, type SharedInformerFactoryOptions } from "@minit
 import { EventRecorder } from "./events.ts";
 import { defaultIdentity, LeaderElector } from "./leaderelection.ts";
 import { type Logger, silentLogger } from "./logging.ts";
-import { createRuntimeMetrics, informerLogger, informerObserver, type RuntimeMetrics } from "./metrics.ts";
+import { createRuntimeMetrics, informerObserver, type RuntimeMetrics } from "./metrics.ts";
 import { EndpointServer, type HealthCheck, parseBindAddress } from "./server.ts";
 
 /** Something the Manager runs: a controller, a server, a periodic job. */
@@ -127,7 +127,7 @@ export class Manager {
     this.informers = new SharedInformerFactory(this.watchClient, {
       ...opts.informers,
       observer: informerObserver(this.metrics.informer),
-      logger: informerLogger(this.logger.child({ component: "informers" })),
+      logger: this.logger.child({ component: "informers" }),
     });
     this.#liveChecks.ping = () => true;
   }

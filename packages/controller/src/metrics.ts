@@ -2,10 +2,9 @@
 // client-go's workqueue_* and rest_client_*, controller-runtime's controller_runtime_*, plus the
 // informer counters and leader-election status.
 import type { RequestMetric, RequestObserver, RetryEvent } from "@minitask/client";
-import type { InformerLabels, InformerLogger, InformerObserver } from "@minitask/informers";
+import type { InformerLabels, InformerObserver } from "@minitask/informers";
 import { type MetricsProvider, WORKQUEUE_METRICS } from "@minitask/workqueue";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { Logger } from "./logging.ts";
 
 /** Reconcile outcomes, as controller-runtime labels them. */
 export type ReconcileResultLabel = "success" | "error" | "requeue" | "requeue_after";
@@ -202,15 +201,5 @@ export function informerObserver(m: InformerMetrics): InformerObserver {
     onEvent: (e) => m.events.inc({ resource: res(e.labels), type: e.type }),
     onWatchError: (e) => m.watchErrors.inc({ resource: res(e.labels) }),
     onHandlerError: (e) => m.handlerErrors.inc({ resource: res(e.labels) }),
-  };
-}
-
-/** Adapts a pino logger to the informers' minimal logger interface. */
-export function informerLogger(log: Logger): InformerLogger {
-  return {
-    debug: (msg, fields) => log.debug(fields ?? {}, msg),
-    info: (msg, fields) => log.info(fields ?? {}, msg),
-    warn: (msg, fields) => log.warn(fields ?? {}, msg),
-    error: (msg, fields) => log.error(fields ?? {}, msg),
   };
 }

@@ -3,7 +3,8 @@
 import type { KubeClient, KubeObject, ResourceDescriptor } from "@minitask/client";
 import type { Clock } from "@minitask/workqueue";
 import { newSharedIndexInformer, type SharedIndexInformer, type SharedInformer } from "./informer.ts";
-import type { InformerCounters, InformerLabels, InformerLogger, InformerObserver, WatchErrorInfo } from "./observe.ts";
+import { consoleLogger, type Logger } from "./logger.ts";
+import type { InformerCounters, InformerLabels, InformerObserver, WatchErrorInfo } from "./observe.ts";
 import type { ReflectorOptions, WatchListMode } from "./reflector.ts";
 
 export interface SharedInformerFactoryOptions {
@@ -20,7 +21,7 @@ export interface SharedInformerFactoryOptions {
   /** Default transform (default: strip managedFields). */
   readonly transform?: (obj: KubeObject) => KubeObject;
   readonly observer?: InformerObserver;
-  readonly logger?: InformerLogger;
+  readonly logger?: Logger;
   /** Called for every list/watch failure of every informer (default: log a warning). */
   readonly watchErrorHandler?: (info: WatchErrorInfo) => void;
   readonly clock?: Clock;
@@ -106,9 +107,10 @@ export class SharedInformerFactory {
     for (const entry of this.#informers.values()) {
       if (entry.run !== undefined) continue;
       entry.run = entry.informer.run(this.#stop.signal).catch((err: unknown) => {
-        (this.#options.logger ?? console).error(`informer ${entry.informer.labels.resource} stopped with an error`, {
-          error: String(err),
-        });
+        (this.#options.logger ?? consoleLogger).error(
+          { error: String(err) },
+          `informer ${entry.informer.labels.resource} stopped with an error`,
+        );
       });
     }
   }

@@ -36,18 +36,16 @@ export {
 } from "./keys.ts";
 export { ListBodyDecoder, ListDecodeError, StreamingListerWatcher } from "./list-stream.ts";
 export { type Lister, type NamespaceLister, newLister } from "./lister.ts";
+export { consoleLogger, type LogFields, type LogFn, type Logger, silentLogger } from "./logger.ts";
 export { MutationCache, type MutationCacheOptions, type VersionedObject } from "./mutation-cache.ts";
-export {
-  type CountedEventType,
-  consoleLogger,
-  type InformerCounters,
-  type InformerLabels,
-  type InformerLogger,
-  type InformerObserver,
-  type RecoveryAction,
-  type ReflectorPhase,
-  silentLogger,
-  type WatchErrorInfo,
+export type {
+  CountedEventType,
+  InformerCounters,
+  InformerLabels,
+  InformerObserver,
+  RecoveryAction,
+  ReflectorPhase,
+  WatchErrorInfo,
 } from "./observe.ts";
 export {
   isTooLargeResourceVersion,

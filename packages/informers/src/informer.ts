@@ -14,11 +14,10 @@ import {
 import { StringInterner } from "./intern.ts";
 import { DeletedFinalStateUnknown } from "./keys.ts";
 import { StreamingListerWatcher } from "./list-stream.ts";
+import { consoleLogger, type Logger } from "./logger.ts";
 import {
-  consoleLogger,
   type InformerCounters,
   type InformerLabels,
-  type InformerLogger,
   type InformerObserver,
   safeObserve,
   type WatchErrorInfo,
@@ -55,7 +54,7 @@ export interface SharedIndexInformerOptions<T>
   readonly freezeObjects?: boolean;
   readonly labels?: Partial<InformerLabels>;
   readonly observer?: InformerObserver | undefined;
-  readonly logger?: InformerLogger;
+  readonly logger?: Logger;
   readonly onWatchError?: ((info: WatchErrorInfo) => void) | undefined;
   readonly clock?: Clock;
 }
@@ -98,7 +97,7 @@ export class SharedInformer<T extends KubeObject> implements SharedIndexInformer
   readonly #options: SharedIndexInformerOptions<T>;
   readonly #cache: IndexedCache<T>;
   readonly #clock: Clock;
-  readonly #logger: InformerLogger;
+  readonly #logger: Logger;
   readonly #listeners = new Set<HandlerListener<T>>();
   readonly #defaultResyncMs: number;
   #transform: (obj: T) => T;
@@ -135,7 +134,7 @@ export class SharedInformer<T extends KubeObject> implements SharedIndexInformer
     this.#cache = new IndexedCache<T>({
       ...(options.indexers ? { indexers: options.indexers } : {}),
       onIndexError: (name, key, err) =>
-        this.#logger.warn(`index function ${JSON.stringify(name)} failed for ${key}`, { error: String(err) }),
+        this.#logger.warn({ error: String(err) }, `index function ${JSON.stringify(name)} failed for ${key}`),
     });
   }
 
@@ -187,9 +186,10 @@ export class SharedInformer<T extends KubeObject> implements SharedIndexInformer
 
   #handlerFailed(l: HandlerListener<T>, err: unknown): void {
     this.#handlerErrors++;
-    this.#logger.error(`event handler ${l.name} of ${describeLabels(this.labels)} failed`, {
-      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
-    });
+    this.#logger.error(
+      { error: err instanceof Error ? (err.stack ?? err.message) : String(err) },
+      `event handler ${l.name} of ${describeLabels(this.labels)} failed`,
+    );
     safeObserve(
       this.#options.observer,
       "onHandlerError",
@@ -322,9 +322,10 @@ export class SharedInformer<T extends KubeObject> implements SharedIndexInformer
     } catch (err) {
       this.#transformErrors++;
       if (this.#transformErrors <= 10) {
-        this.#logger.error(`the transform of ${describeLabels(this.labels)} failed; caching the object as is`, {
-          error: String(err),
-        });
+        this.#logger.error(
+          { error: String(err) },
+          `the transform of ${describeLabels(this.labels)} failed; caching the object as is`,
+        );
       }
     }
     if (out !== null && typeof out === "object") this.#interner.internMetadata(out);

@@ -1,5 +1,7 @@
 // What an operator can see: counters every informer keeps, and an observer interface the controller
-// package adapts to Prometheus (this package has no metrics dependency). Also the logger interface.
+// package adapts to Prometheus (this package has no metrics dependency).
+
+import type { Logger } from "./logger.ts";
 
 /** Identifies an informer in observations (bounded cardinality: no object names). */
 export interface InformerLabels {
@@ -115,24 +117,6 @@ export interface InformerObserver {
   onHandlerError?(e: { readonly labels: InformerLabels; readonly handler: string; readonly error: unknown }): void;
 }
 
-/** Minimal structured logger. */
-export interface InformerLogger {
-  debug?(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  info(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
-  error(message: string, fields?: Readonly<Record<string, unknown>>): void;
-}
-
-/** Logs to stderr through `console`. */
-export const consoleLogger: InformerLogger = {
-  info: (m, f) => console.info(`informers: ${m}`, f ?? ""),
-  warn: (m, f) => console.warn(`informers: ${m}`, f ?? ""),
-  error: (m, f) => console.error(`informers: ${m}`, f ?? ""),
-};
-
-/** Drops everything (tests, benchmarks). */
-export const silentLogger: InformerLogger = { info: () => {}, warn: () => {}, error: () => {} };
-
 /** Mutable counters behind `InformerCounters`. */
 export class Counters {
   lists = 0;
@@ -155,7 +139,7 @@ export function safeObserve<E>(
   observer: InformerObserver | undefined,
   hook: keyof InformerObserver,
   event: E,
-  logger: InformerLogger,
+  logger: Logger,
 ): void {
   const fn = observer?.[hook] as ((e: E) => void) | undefined;
   if (fn === undefined) return;
@@ -164,10 +148,10 @@ export function safeObserve<E>(
   } catch (err) {
     if (!warnedObservers.has(observer as object)) {
       warnedObservers.add(observer as object);
-      logger.warn("an informer observer threw; further errors of this observer are not logged", {
-        hook,
-        error: String(err),
-      });
+      logger.warn(
+        { hook, error: String(err) },
+        "an informer observer threw; further errors of this observer are not logged",
+      );
     }
   }
 }

@@ -16,11 +16,10 @@ import {
 } from "@minitask/client";
 import { type Clock, realClock, sleep, type Timer } from "@minitask/workqueue";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
+import { consoleLogger, type Logger } from "./logger.ts";
 import {
   Counters,
-  consoleLogger,
   type InformerLabels,
-  type InformerLogger,
   type InformerObserver,
   type RecoveryAction,
   type ReflectorPhase,
@@ -121,7 +120,7 @@ export interface ReflectorOptions {
   readonly clock?: Clock;
   readonly random?: () => number;
   readonly observer?: InformerObserver | undefined;
-  readonly logger?: InformerLogger;
+  readonly logger?: Logger;
   /** Called for every failure, with what happens next. Default: log a warning. */
   readonly onWatchError?: ((info: WatchErrorInfo) => void) | undefined;
 }
@@ -149,7 +148,7 @@ export class Reflector<T extends KubeObject> {
   readonly #random: () => number;
   readonly #backoff: Backoff;
   readonly #observer: InformerObserver | undefined;
-  readonly #logger: InformerLogger;
+  readonly #logger: Logger;
   readonly #onWatchError: ((info: WatchErrorInfo) => void) | undefined;
   readonly #machine: MachineConfig;
   readonly #pageSize: number;
@@ -496,13 +495,13 @@ export class Reflector<T extends KubeObject> {
         this.#onWatchError(info);
         return;
       } catch (err) {
-        this.#logger.warn("the watch-error hook threw", { error: String(err) });
+        this.#logger.warn({ error: String(err) }, "the watch-error hook threw");
       }
     }
-    this.#logger.warn(`${resourceName(this.#labels)}: ${phase} failed (${describe(error)}); ${action}`, {
-      retryInMs,
-      consecutiveFailures: info.consecutiveFailures,
-    });
+    this.#logger.warn(
+      { retryInMs, consecutiveFailures: info.consecutiveFailures },
+      `${resourceName(this.#labels)}: ${phase} failed (${describe(error)}); ${action}`,
+    );
   }
 
   async #sleep(ms: number, signal: AbortSignal): Promise<void> {

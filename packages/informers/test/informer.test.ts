@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   Backoff,
   DeletedFinalStateUnknown,
-  type InformerLogger,
+  type Logger,
   MissingInitialEventsEndError,
   NAMESPACE_INDEX,
   type SharedIndexInformerOptions,
@@ -24,9 +24,17 @@ afterEach(async () => {
   for (const s of stops.splice(0)) await s();
 });
 
-function quietLogger(): InformerLogger & { errors: unknown[][] } {
+function quietLogger(): Logger & { errors: unknown[][] } {
   const errors: unknown[][] = [];
-  return { errors, info: () => {}, warn: () => {}, error: (...a: unknown[]) => errors.push(a) };
+  const logger: Logger & { errors: unknown[][] } = {
+    errors,
+    debug: () => {},
+    info: () => {},
+    warn: () => {},
+    error: (...a: unknown[]) => errors.push(a),
+    child: () => logger,
+  };
+  return logger;
 }
 
 function setup(options: SharedIndexInformerOptions<ConfigMap> = {}, items: KubeObject[] = []) {
