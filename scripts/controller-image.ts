@@ -44,8 +44,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, posix, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { buildImage, ControlPlane } from "@minitask/testenv";
-import { cacheRoot } from "../testenv/src/versions.ts";
+import { buildImage, ControlPlane, cacheRoot } from "@minitask/testenv";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
