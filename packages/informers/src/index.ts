@@ -14,7 +14,7 @@ export type {
   HandlerRegistration,
   HandlerStats,
   ResourceEventHandler,
-} from "./handlers.ts";
+} from "./handler-buffers.ts";
 export {
   type InformerExtras,
   type NewInformerOptions,

@@ -10,7 +10,7 @@ import {
   type HandlerStats,
   type Notification,
   type ResourceEventHandler,
-} from "./handlers.ts";
+} from "./handler-buffers.ts";
 import { StringInterner } from "./intern.ts";
 import { DeletedFinalStateUnknown } from "./keys.ts";
 import { StreamingListerWatcher } from "./list-stream.ts";

@@ -6,7 +6,7 @@
 // TTL. It holds no timer: expired entries are dropped as it is used.
 import type { DeepReadonly } from "@minitask/client";
 import { type Clock, realClock } from "@minitask/workqueue";
-import type { ResourceEventHandler } from "./handlers.ts";
+import type { ResourceEventHandler } from "./handler-buffers.ts";
 import { DeletedFinalStateUnknown, type KeyFunc, metaNamespaceKeyFunc } from "./keys.ts";
 
 /** An object a {@link MutationCache} can compare: it has a key, a uid and a resource version. */
