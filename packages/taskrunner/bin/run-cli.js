@@ -5,6 +5,19 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
+/**
+ * Exits with one line (not a stack trace) when this Node.js is older than `need` ([major, minor]): the
+ * compiled CLI needs 22 (package.json engines), the TypeScript sources 22.18 (type stripping, no flag).
+ */
+function requireNode(name, need, hint) {
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  if (major > need[0] || (major === need[0] && minor >= need[1])) return;
+  process.stderr.write(
+    `${name}: Node.js ${process.versions.node} is too old; ${need.join(".")} or newer is needed (${hint})\n`,
+  );
+  process.exit(1);
+}
+
 /** Runs `src/cli/<name>.ts` (checkout) or `dist/cli/<name>.js` (installed) with this process's arguments. */
 export async function runCli(name) {
   const dist = new URL(`../dist/cli/${name}.js`, import.meta.url);
@@ -13,9 +26,11 @@ export async function runCli(name) {
     .split(/[\\/]/)
     .includes("node_modules");
   if ((installed || !existsSync(src)) && existsSync(dist)) {
+    requireNode(name, [22, 0], "https://nodejs.org/en/download");
     await import(dist.href);
     return;
   }
+  requireNode(name, [22, 18], "in a checkout of minitask: . scripts/toolchain.sh puts Node 24 on PATH");
   const child = spawn(
     process.execPath,
     ["--conditions=minitask-source", "--disable-warning=ExperimentalWarning", src, ...process.argv.slice(2)],
