@@ -2,6 +2,7 @@
 // retry policy (client-go: 800 ms → 30 s, reset after 2 minutes without failures).
 import type { Clock } from "@minitask/workqueue";
 
+/** The reflector's retry backoff: exponential with jitter, forgotten after a healthy period. */
 export interface BackoffOptions {
   /** First wait. Default 800 ms. */
   readonly initialMs?: number;

@@ -2,11 +2,12 @@
 // started and stopped together.
 import type { KubeClient, KubeObject, ResourceDescriptor } from "@minitask/client";
 import type { Clock } from "@minitask/workqueue";
-import { newSharedIndexInformer, type SharedIndexInformer, type SharedInformer } from "./informer.ts";
+import { newSharedIndexInformer, type SharedIndexInformer } from "./informer.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 import type { InformerCounters, InformerLabels, InformerObserver, WatchErrorInfo } from "./observe.ts";
 import type { ReflectorOptions, WatchListMode } from "./reflector.ts";
 
+/** Options of a {@link SharedInformerFactory}: defaults of every informer it makes. */
 export interface SharedInformerFactoryOptions {
   /** Default namespace of informers (default: all namespaces). */
   readonly namespace?: string;
@@ -20,10 +21,13 @@ export interface SharedInformerFactoryOptions {
   readonly fieldSelector?: string;
   /** Default transform (default: strip managedFields). */
   readonly transform?: (obj: KubeObject) => KubeObject;
+  /** Observation hooks of every informer (the runtime's Prometheus adapter is one). */
   readonly observer?: InformerObserver;
+  /** Where informers log (default: {@link consoleLogger}). */
   readonly logger?: Logger;
   /** Called for every list/watch failure of every informer (default: log a warning). */
   readonly watchErrorHandler?: (info: WatchErrorInfo) => void;
+  /** Time source of every informer (tests pass a `FakeClock`). */
   readonly clock?: Clock;
   /** Reflector tuning passed to every informer (page size, watchdog, timeouts, backoff …). */
   readonly reflector?: Omit<
@@ -32,6 +36,7 @@ export interface SharedInformerFactoryOptions {
   >;
 }
 
+/** Which informer `forResource` returns: the factory's defaults unless given here. */
 export interface ForResourceOptions {
   readonly namespace?: string;
   readonly labelSelector?: string;
@@ -39,10 +44,14 @@ export interface ForResourceOptions {
 }
 
 interface Entry {
-  readonly informer: SharedInformer<KubeObject>;
+  readonly informer: SharedIndexInformer<KubeObject>;
   run: Promise<void> | undefined;
 }
 
+/**
+ * Shares one informer per resource, namespace and selectors among everyone who asks (`forResource`),
+ * and starts, syncs and stops them together (client-go's `SharedInformerFactory`).
+ */
 export class SharedInformerFactory {
   readonly #client: KubeClient;
   readonly #options: SharedInformerFactoryOptions;
@@ -62,16 +71,14 @@ export class SharedInformerFactory {
     this.#options = options;
   }
 
-  /** The shared informer of a resource (created on first use; started by the next `start()`). */
+  /**
+   * The shared informer of a resource: one per resource, namespace and selectors, whoever asks (created on
+   * first use; started by the next `start()`). Cluster-scoped resources ignore `namespace`.
+   */
   forResource<T extends KubeObject>(
     resource: ResourceDescriptor,
     opts: ForResourceOptions = {},
   ): SharedIndexInformer<T> {
-    return this.informerFor<T>(resource, opts);
-  }
-
-  /** Same as `forResource`, typed as our implementation (counters, handler stats, watch-error hook). */
-  informerFor<T extends KubeObject>(resource: ResourceDescriptor, opts: ForResourceOptions = {}): SharedInformer<T> {
     if (this.#shutdown) throw new Error("the informer factory has been shut down");
     const namespace = resource.namespaced === false ? "" : (opts.namespace ?? this.#options.namespace ?? "");
     const labelSelector = opts.labelSelector ?? this.#options.labelSelector ?? "";
@@ -98,7 +105,7 @@ export class SharedInformerFactory {
       entry = { informer, run: undefined };
       this.#informers.set(key, entry);
     }
-    return entry.informer as unknown as SharedInformer<T>;
+    return entry.informer as unknown as SharedIndexInformer<T>;
   }
 
   /** Starts every informer not started yet (call again after asking for more informers). */

@@ -21,6 +21,7 @@ export interface HandlerRegistration {
   hasSynced(): boolean;
 }
 
+/** Counters of one handler (`informer.handlerStats(registration)`). */
 export interface HandlerStats {
   /** Notifications handed to the handler. */
   readonly delivered: number;
@@ -32,6 +33,7 @@ export interface HandlerStats {
   readonly errors: number;
 }
 
+/** Options of `addEventHandler`. */
 export interface AddEventHandlerOptions {
   /** Resync period of this handler (0 = none); default: the informer's. Minimum 1 s. */
   readonly resyncPeriodMs?: number;

@@ -1,14 +1,10 @@
-// @minitask/informers — client-go `tools/cache` for TypeScript: a reflector (paginated list + watch, or
-// watch-list streaming) that never gives up silently, an indexed cache handing out deep-readonly objects,
-// shared informers with per-handler buffers delivering events in order, a factory, typed listers, and a
-// mutation cache for read-your-writes.
+// @minitask/informers — client-go `tools/cache` for TypeScript: a reflector (paginated list + watch, or watch-list
+// streaming) that never gives up silently, an indexed cache handing out deep-readonly objects, shared informers with
+// per-handler buffers delivering events in order, a factory, typed listers, a mutation cache for read-your-writes,
+// and the toolkit's one logger shape.
 
-export { Backoff, type BackoffOptions, defaultBackoff } from "./backoff.ts";
-export {
-  type ForResourceOptions,
-  SharedInformerFactory,
-  type SharedInformerFactoryOptions,
-} from "./factory.ts";
+export type { BackoffOptions } from "./backoff.ts";
+export { type ForResourceOptions, SharedInformerFactory, type SharedInformerFactoryOptions } from "./factory.ts";
 export type {
   AddEventHandlerOptions,
   HandlerRegistration,
@@ -16,12 +12,10 @@ export type {
   ResourceEventHandler,
 } from "./handler-buffers.ts";
 export {
-  type InformerExtras,
   type NewInformerOptions,
   newSharedIndexInformer,
-  type SharedIndexInformer,
+  SharedIndexInformer,
   type SharedIndexInformerOptions,
-  SharedInformer,
   stripManagedFields,
 } from "./informer.ts";
 export {
@@ -34,7 +28,7 @@ export {
   metaNamespaceKeyFunc,
   splitMetaNamespaceKey,
 } from "./keys.ts";
-export { ListBodyDecoder, ListDecodeError, StreamingListerWatcher } from "./list-stream.ts";
+export { ListDecodeError } from "./list-stream.ts";
 export { type Lister, type NamespaceLister, newLister } from "./lister.ts";
 export { consoleLogger, type LogFields, type LogFn, type Logger, silentLogger } from "./logger.ts";
 export { MutationCache, type MutationCacheOptions, type VersionedObject } from "./mutation-cache.ts";
@@ -48,7 +42,6 @@ export type {
   WatchErrorInfo,
 } from "./observe.ts";
 export {
-  isTooLargeResourceVersion,
   type ListerWatcher,
   MissingInitialEventsEndError,
   Reflector,
@@ -58,13 +51,7 @@ export {
   UnexpectedObjectError,
   type WatchListMode,
 } from "./reflector.ts";
-export {
-  type LabelMatcher,
-  type LabelSelector,
-  labelSelectorMatcher,
-  labelSelectorString,
-  SelectorParseError,
-} from "./selector.ts";
+export { type LabelMatcher, type LabelSelector, labelSelectorMatcher, SelectorParseError } from "./selector.ts";
 export {
   IndexedCache,
   type IndexedCacheOptions,
@@ -72,7 +59,6 @@ export {
   type IndexFunc,
   metaNamespaceIndexFunc,
   NAMESPACE_INDEX,
-  resourceVersionChanged,
   type Store,
   type StoreChange,
 } from "./store.ts";

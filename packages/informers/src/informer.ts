@@ -25,23 +25,6 @@ import {
 import { type ListerWatcher, Reflector, type ReflectorOptions, type ReflectorSink } from "./reflector.ts";
 import { IndexedCache, type Indexer, type IndexFunc, type Store, type StoreChange } from "./store.ts";
 
-/** An informer: a cache of one resource kept current by list/watch, plus change notifications. */
-export interface SharedIndexInformer<T extends KubeObject> {
-  addEventHandler(handler: ResourceEventHandler<T>, options?: { resyncPeriodMs?: number }): HandlerRegistration;
-  removeEventHandler(reg: HandlerRegistration): void;
-  getIndexer(): Indexer<T>;
-  getStore(): Store<T>;
-  addIndexers(indexers: Record<string, IndexFunc<T>>): void;
-  /** Replaces the transform applied to every object before it is cached (call before `run`). */
-  setTransform(fn: (obj: T) => T): void;
-  hasSynced(): boolean;
-  /** Resolves true once synced; false when `signal` aborts (or the informer stops) first. */
-  waitForCacheSync(signal?: AbortSignal): Promise<boolean>;
-  /** Runs until `signal` aborts; resolves when stopped. */
-  run(signal: AbortSignal): Promise<void>;
-  lastSyncResourceVersion(): string;
-}
-
 /** Options of one informer. */
 export interface SharedIndexInformerOptions<T>
   extends Omit<ReflectorOptions, "labels" | "onWatchError" | "observer" | "logger" | "clock"> {
@@ -77,21 +60,14 @@ function deepFreeze(value: unknown): void {
   for (const v of Object.values(value)) deepFreeze(v);
 }
 
-/** Extra surface of our informer beyond the `SharedIndexInformer` contract. */
-export interface InformerExtras<T extends KubeObject> {
-  addEventHandler(handler: ResourceEventHandler<T>, options?: AddEventHandlerOptions): HandlerRegistration;
-  /** Replaces the watch-error hook (default: log a warning). Call before `run`. */
-  setWatchErrorHandler(fn: (info: WatchErrorInfo) => void): void;
-  /** Counters of this informer. */
-  counters(): InformerCounters;
-  /** Counters of one handler. */
-  handlerStats(reg: HandlerRegistration): HandlerStats | undefined;
-  readonly labels: InformerLabels;
-  isRunning(): boolean;
-}
-
-/** The informer implementation. Create with `newSharedIndexInformer` or through a factory. */
-export class SharedInformer<T extends KubeObject> implements SharedIndexInformer<T>, InformerExtras<T> {
+/**
+ * An informer: a cache of one resource kept current by list/watch (one reflector feeding one indexed
+ * cache), plus change notifications to any number of handlers, each with its own buffer. Get one from a
+ * `SharedInformerFactory` (`forResource`, shared), from `newSharedIndexInformer` (one resource of a
+ * client), or construct one over any {@link ListerWatcher}.
+ */
+export class SharedIndexInformer<T extends KubeObject> {
+  /** Identifies this informer in counters, observer events and logs. */
   readonly labels: InformerLabels;
   readonly #lw: ListerWatcher<T>;
   readonly #options: SharedIndexInformerOptions<T>;
@@ -140,6 +116,10 @@ export class SharedInformer<T extends KubeObject> implements SharedIndexInformer
 
   // ---- handlers
 
+  /**
+   * Adds a handler with its own buffer; a handler added after the start first gets the cache's content as
+   * adds (`isInInitialList` true). Handlers cannot be added once the informer has stopped.
+   */
   addEventHandler(handler: ResourceEventHandler<T>, options: AddEventHandlerOptions = {}): HandlerRegistration {
     if (this.#stopped) throw new Error("the informer has stopped; it cannot take new handlers");
     let resync = options.resyncPeriodMs ?? this.#defaultResyncMs;
@@ -163,6 +143,7 @@ export class SharedInformer<T extends KubeObject> implements SharedIndexInformer
     return listener;
   }
 
+  /** Removes a handler (what its buffer still holds is dropped). */
   removeEventHandler(reg: HandlerRegistration): void {
     const l = reg as HandlerListener<T>;
     if (!this.#listeners.delete(l)) return;
@@ -170,6 +151,7 @@ export class SharedInformer<T extends KubeObject> implements SharedIndexInformer
     this.#armResync();
   }
 
+  /** Counters of one handler (`undefined` once removed). */
   handlerStats(reg: HandlerRegistration): HandlerStats | undefined {
     const l = reg as HandlerListener<T>;
     return this.#listeners.has(l) ? l.stats() : undefined;
@@ -204,23 +186,28 @@ export class SharedInformer<T extends KubeObject> implements SharedIndexInformer
 
   // ---- cache
 
+  /** The cache, with its indexes (read-only objects). */
   getIndexer(): Indexer<T> {
     return this.#cache;
   }
 
+  /** The cache (read-only objects). */
   getStore(): Store<T> {
     return this.#cache;
   }
 
+  /** Adds secondary indexes to the cache (existing content is indexed at once). */
   addIndexers(indexers: Record<string, IndexFunc<T>>): void {
     this.#cache.addIndexers(indexers);
   }
 
+  /** Replaces the transform applied to every object before it is cached (call before `run`). */
   setTransform(fn: (obj: T) => T): void {
     if (this.#started) throw new Error("setTransform: the informer has already started");
     this.#transform = fn;
   }
 
+  /** Replaces the watch-error hook (default: log a warning). Call before `run`. */
   setWatchErrorHandler(fn: (info: WatchErrorInfo) => void): void {
     if (this.#started) throw new Error("setWatchErrorHandler: the informer has already started");
     this.#onWatchError = fn;
@@ -228,14 +215,17 @@ export class SharedInformer<T extends KubeObject> implements SharedIndexInformer
 
   // ---- lifecycle
 
+  /** True once the initial list (or watch-list) has been applied to the cache. */
   hasSynced(): boolean {
     return this.#synced;
   }
 
+  /** True between `run` and the end of the run. */
   isRunning(): boolean {
     return this.#started && !this.#stopped;
   }
 
+  /** Resolves true once synced; false when `signal` aborts (or the informer stops) first. */
   waitForCacheSync(signal?: AbortSignal): Promise<boolean> {
     if (this.#synced) return Promise.resolve(true);
     if (this.#stopped || signal?.aborted) return Promise.resolve(false);
@@ -253,10 +243,12 @@ export class SharedInformer<T extends KubeObject> implements SharedIndexInformer
     });
   }
 
+  /** Resource version of the last list, event or bookmark applied (`""` before the first). */
   lastSyncResourceVersion(): string {
     return this.#reflector?.lastSyncResourceVersion() ?? "";
   }
 
+  /** Runs until `signal` aborts; resolves when stopped. An informer runs only once. */
   async run(signal: AbortSignal): Promise<void> {
     if (this.#started) throw new Error("the informer can run only once");
     this.#started = true;
@@ -288,6 +280,7 @@ export class SharedInformer<T extends KubeObject> implements SharedIndexInformer
     }
   }
 
+  /** Counters of this informer. */
   counters(): InformerCounters {
     const c = this.#reflector?.counters;
     let pending = 0;
@@ -430,11 +423,11 @@ export function newSharedIndexInformer<T extends KubeObject>(
   client: KubeClient,
   resource: ResourceDescriptor,
   options: NewInformerOptions<T> = {},
-): SharedInformer<T> {
+): SharedIndexInformer<T> {
   const namespace = resource.namespaced === false ? undefined : options.namespace || undefined;
   const rc = client.resource<T>(resource, namespace);
   const lw = options.streamingList === false ? rc : new StreamingListerWatcher<T>(client, rc);
-  return new SharedInformer<T>(lw, {
+  return new SharedIndexInformer<T>(lw, {
     ...options,
     expectedKind: options.expectedKind ?? resource.kind,
     labels: {

@@ -82,6 +82,7 @@ export interface ReflectorSink<T> {
 /** Whether to use watch-list streaming for the initial state (and relists). */
 export type WatchListMode = boolean | "auto";
 
+/** How a {@link Reflector} lists and watches; every field has a default. */
 export interface ReflectorOptions {
   readonly labels?: Partial<InformerLabels>;
   readonly labelSelector?: string | undefined;

@@ -19,6 +19,7 @@ export interface LabelMatcher {
   matches(labels: Readonly<Record<string, string>> | undefined): boolean;
 }
 
+/** A label selector that does not parse (thrown by `labelSelectorMatcher` and by listers). */
 export class SelectorParseError extends Error {
   constructor(selector: string, message: string) {
     super(`invalid label selector ${JSON.stringify(selector)}: ${message}`);

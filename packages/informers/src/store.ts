@@ -36,7 +36,9 @@ export function metaNamespaceIndexFunc(obj: HasMetadata): readonly string[] {
   return [obj.metadata?.namespace ?? ""];
 }
 
+/** Options of an {@link IndexedCache}. */
 export interface IndexedCacheOptions<T> {
+  /** Key of an object (default `metaNamespaceKeyFunc`: `namespace/name`). */
   readonly keyFunc?: KeyFunc;
   /** Indexes besides the namespace index (which is always present). */
   readonly indexers?: Record<string, IndexFunc<T>>;

@@ -16,13 +16,8 @@ import {
 } from "@minitask/client";
 import { ControlPlane } from "@minitask/testenv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type ListerWatcher,
-  SharedInformer,
-  StreamingListerWatcher,
-  silentLogger,
-  type WatchErrorInfo,
-} from "../src/index.ts";
+import { type ListerWatcher, SharedIndexInformer, silentLogger, type WatchErrorInfo } from "../src/index.ts";
+import { StreamingListerWatcher } from "../src/list-stream.ts";
 import { eventually, expectCacheMatchesServer, recorder, replay } from "./helpers.ts";
 
 interface ConfigMap extends KubeObject {
@@ -131,7 +126,7 @@ class ControlledLW<T extends KubeObject> implements ListerWatcher<T> {
   }
 }
 
-function run<T extends KubeObject>(informer: SharedInformer<T>): () => Promise<void> {
+function run<T extends KubeObject>(informer: SharedIndexInformer<T>): () => Promise<void> {
   const ac = new AbortController();
   const running = informer.run(ac.signal);
   return async () => {
@@ -154,7 +149,7 @@ describe("informer faults (private control plane)", () => {
       await restartApiserver();
     };
     const errors: WatchErrorInfo[] = [];
-    const informer = new SharedInformer<ConfigMap>(lw, {
+    const informer = new SharedIndexInformer<ConfigMap>(lw, {
       watchList: false,
       listFromWatchCache: false,
       logger: silentLogger,
@@ -180,7 +175,7 @@ describe("informer faults (private control plane)", () => {
     await createMany(api, 60);
     const lw = new ControlledLW(api);
     const errors: WatchErrorInfo[] = [];
-    const informer = new SharedInformer<ConfigMap>(lw, {
+    const informer = new SharedIndexInformer<ConfigMap>(lw, {
       watchList: false,
       logger: silentLogger,
       onWatchError: (e) => errors.push(e),
@@ -229,7 +224,7 @@ describe("informer faults (private control plane)", () => {
     await createMany(api, 30);
     const errors: WatchErrorInfo[] = [];
     for (const watchList of [false, true]) {
-      const informer = new SharedInformer<ConfigMap>(api, {
+      const informer = new SharedIndexInformer<ConfigMap>(api, {
         watchList,
         logger: silentLogger,
         onWatchError: (e) => errors.push(e),

@@ -9,8 +9,8 @@ import {
   type InformerCounters,
   newLister,
   newSharedIndexInformer,
+  type SharedIndexInformer,
   type SharedIndexInformerOptions,
-  type SharedInformer,
   SharedInformerFactory,
   silentLogger,
   type WatchErrorInfo,
@@ -36,7 +36,7 @@ function start<T extends KubeObject = ConfigMap>(
   namespace: string | undefined,
   options: SharedIndexInformerOptions<T> = {},
   resource = cm,
-): { informer: SharedInformer<T>; stop: () => Promise<void>; errors: WatchErrorInfo[] } {
+): { informer: SharedIndexInformer<T>; stop: () => Promise<void>; errors: WatchErrorInfo[] } {
   const errors: WatchErrorInfo[] = [];
   const informer = newSharedIndexInformer<T>(client, resource, {
     namespace,

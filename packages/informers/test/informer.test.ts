@@ -2,14 +2,14 @@
 import { GoneError, type KubeObject } from "@minitask/client";
 import { FakeClock, flushPromises } from "@minitask/workqueue";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { Backoff } from "../src/backoff.ts";
 import {
-  Backoff,
   DeletedFinalStateUnknown,
   type Logger,
   MissingInitialEventsEndError,
   NAMESPACE_INDEX,
+  SharedIndexInformer,
   type SharedIndexInformerOptions,
-  SharedInformer,
   type WatchErrorInfo,
 } from "../src/index.ts";
 import { recorder } from "./helpers.ts";
@@ -42,7 +42,7 @@ function setup(options: SharedIndexInformerOptions<ConfigMap> = {}, items: KubeO
   lw.items = items as ConfigMap[];
   const errors: WatchErrorInfo[] = [];
   const logger = quietLogger();
-  const informer = new SharedInformer<ConfigMap>(lw, {
+  const informer = new SharedIndexInformer<ConfigMap>(lw, {
     watchList: false,
     logger,
     onWatchError: (e) => errors.push(e),

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ListBodyDecoder, ListDecodeError } from "../src/index.ts";
+import { ListDecodeError } from "../src/index.ts";
+import { ListBodyDecoder } from "../src/list-stream.ts";
 
 const enc = new TextEncoder();
 

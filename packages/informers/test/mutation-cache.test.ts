@@ -2,7 +2,7 @@
 import type { KubeObject } from "@minitask/client";
 import { FakeClock } from "@minitask/workqueue";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { DeletedFinalStateUnknown, MutationCache, newLister, SharedInformer, silentLogger } from "../src/index.ts";
+import { DeletedFinalStateUnknown, MutationCache, newLister, SharedIndexInformer, silentLogger } from "../src/index.ts";
 import { MemoryLW } from "./memory-lw.ts";
 
 interface Run extends KubeObject {
@@ -148,7 +148,7 @@ describe("MutationCache with an informer", () => {
   it("a reconcile sees the cache behind its own write until the write's event arrives", async () => {
     const lw = new MemoryLW<Run>();
     lw.items = [run("10", "u1", "Pending")];
-    const informer = new SharedInformer<Run>(lw, { watchList: false, logger: silentLogger });
+    const informer = new SharedIndexInformer<Run>(lw, { watchList: false, logger: silentLogger });
     const writes = new MutationCache<Run>();
     informer.addEventHandler(writes.eventHandler);
     const lister = newLister<Run>(informer.getIndexer());

@@ -16,8 +16,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   MissingInitialEventsEndError,
   newSharedIndexInformer,
+  type SharedIndexInformer,
   type SharedIndexInformerOptions,
-  type SharedInformer,
   ShortWatchError,
   silentLogger,
   UnexpectedObjectError,
@@ -49,7 +49,7 @@ afterEach(async () => {
 });
 
 function start(options: SharedIndexInformerOptions<ConfigMap> = {}): {
-  informer: SharedInformer<ConfigMap>;
+  informer: SharedIndexInformer<ConfigMap>;
   errors: WatchErrorInfo[];
 } {
   const errors: WatchErrorInfo[] = [];
@@ -70,7 +70,7 @@ function start(options: SharedIndexInformerOptions<ConfigMap> = {}): {
   return { informer, errors };
 }
 
-async function converged(informer: SharedInformer<ConfigMap>): Promise<void> {
+async function converged(informer: SharedIndexInformer<ConfigMap>): Promise<void> {
   const keys = (m: Map<string, string>) => JSON.stringify([...m].sort());
   await eventually(
     () => {
@@ -89,7 +89,7 @@ async function converged(informer: SharedInformer<ConfigMap>): Promise<void> {
 
 /** Makes the current watch end and the next watch request get `fault`; then changes something. */
 async function afterFault(
-  informer: SharedInformer<ConfigMap>,
+  informer: SharedIndexInformer<ConfigMap>,
   ...faults: Parameters<FakeApiserver["watchFaults"]["push"]>
 ): Promise<void> {
   await eventually(() => fake.watcherCount > 0, "a watch");
