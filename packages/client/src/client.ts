@@ -39,6 +39,7 @@ export interface CallOptions {
 /** A label or field selector: the string form (`a=b,c!=d`) or a map of equalities. */
 export type Selector = string | Readonly<Record<string, string>>;
 
+/** Label and field selectors of a list, watch or delete-collection. */
 export interface SelectorOptions {
   readonly labelSelector?: Selector | undefined;
   readonly fieldSelector?: Selector | undefined;
@@ -47,11 +48,13 @@ export interface SelectorOptions {
 /** How `resourceVersion` is interpreted on list (and watch-list). */
 export type ResourceVersionMatch = "NotOlderThan" | "Exact";
 
+/** Options of `get`. */
 export interface GetOptions extends CallOptions {
   /** `"0"` allows a possibly stale read from the watch cache. */
   readonly resourceVersion?: string | undefined;
 }
 
+/** Options of `list` (one page) and `listAll`: selectors, paging and which resource version to read. */
 export interface ListOptions extends CallOptions, SelectorOptions {
   /** Page size; the response's `metadata.continue` is set when more remain. */
   readonly limit?: number | undefined;
@@ -62,6 +65,7 @@ export interface ListOptions extends CallOptions, SelectorOptions {
   readonly timeoutSeconds?: number | undefined;
 }
 
+/** Options of `watch`: where to start, bookmarks, watch-list, timeouts. */
 export interface WatchOptions extends CallOptions, SelectorOptions {
   /** Start after this resource version (unset: "now", after synthetic ADDs of the current state). */
   readonly resourceVersion?: string | undefined;
@@ -72,7 +76,7 @@ export interface WatchOptions extends CallOptions, SelectorOptions {
   readonly timeoutSeconds?: number | undefined;
   /**
    * Watch-list: the current state first as ADDED events, then a BOOKMARK annotated
-   * `k8s.io/initial-events-end` (see `isInitialEventsEndBookmark`), then changes.
+   * `k8s.io/initial-events-end` (`INITIAL_EVENTS_END_ANNOTATION`), then changes.
    */
   readonly sendInitialEvents?: boolean | undefined;
   /** Fail with `IdleTimeoutError` when no bytes arrive for this long (a watchdog). Default: never. */
@@ -81,6 +85,7 @@ export interface WatchOptions extends CallOptions, SelectorOptions {
   readonly maxLineBytes?: LineSplitterOptions["maxLineBytes"];
 }
 
+/** Options of `create`, `update` and `updateStatus`: field manager, dry run, field validation. */
 export interface WriteOptions extends CallOptions {
   readonly fieldManager?: string | undefined;
   /** Validate and answer without persisting (`dryRun=All`). */
@@ -91,12 +96,14 @@ export interface WriteOptions extends CallOptions {
 /** Content types of PATCH: merge (RFC 7386), json (RFC 6902), strategic (built-in types only), apply (SSA). */
 export type PatchType = "merge" | "json" | "strategic" | "apply";
 
+/** Options of `patch` and `patchStatus`: the patch type is required. */
 export interface PatchOptions extends WriteOptions {
   readonly type: PatchType;
   /** Server-side apply only: take ownership of conflicting fields. */
   readonly force?: boolean | undefined;
 }
 
+/** Options of server-side `apply` and `applyStatus`. */
 export interface ApplyOptions extends CallOptions {
   /** Required for server-side apply. */
   readonly fieldManager: string;
@@ -111,8 +118,10 @@ export type JsonPatchOperation =
   | { readonly op: "remove"; readonly path: string }
   | { readonly op: "move" | "copy"; readonly from: string; readonly path: string };
 
+/** What happens to a deleted object's dependents (the garbage collector's propagation policy). */
 export type PropagationPolicy = "Foreground" | "Background" | "Orphan";
 
+/** Options of `delete`: propagation, grace period, preconditions, dry run. */
 export interface DeleteOptions extends CallOptions {
   readonly propagationPolicy?: PropagationPolicy | undefined;
   readonly gracePeriodSeconds?: number | undefined;
@@ -121,6 +130,7 @@ export interface DeleteOptions extends CallOptions {
   readonly dryRun?: boolean | undefined;
 }
 
+/** Options of `deleteCollection`: those of `delete` plus selectors and list options. */
 export interface DeleteCollectionOptions extends DeleteOptions, SelectorOptions {
   readonly resourceVersion?: string | undefined;
   readonly resourceVersionMatch?: ResourceVersionMatch | undefined;
@@ -605,6 +615,7 @@ export interface VersionInfo {
   platform?: string;
 }
 
+/** One resource of a group version, as discovery lists it (`APIResource`). */
 export interface ApiResource {
   name: string;
   singularName?: string;
@@ -617,6 +628,7 @@ export interface ApiResource {
   version?: string;
 }
 
+/** `/apis/<group>/<version>` (or `/api/v1`): the resources of one group version (`apiResources`). */
 export interface ApiResourceList {
   kind?: string;
   apiVersion?: string;
@@ -624,18 +636,21 @@ export interface ApiResourceList {
   resources: ApiResource[];
 }
 
+/** One API group and its versions, as discovery lists it (`APIGroup`). */
 export interface ApiGroup {
   name: string;
   versions: { groupVersion: string; version: string }[];
   preferredVersion?: { groupVersion: string; version: string };
 }
 
+/** `/apis`: the API groups the server serves (`apiGroups`). */
 export interface ApiGroupList {
   kind?: string;
   apiVersion?: string;
   groups: ApiGroup[];
 }
 
+/** Options of `podLogs` (the `pods/log` subresource): container, follow, previous, limits. */
 export interface PodLogOptions extends CallOptions {
   readonly container?: string | undefined;
   readonly follow?: boolean | undefined;
@@ -646,6 +661,7 @@ export interface PodLogOptions extends CallOptions {
   readonly limitBytes?: number | undefined;
 }
 
+/** Options of a {@link KubeClient}: the transport's (retries, rate limit, agent, observer …) plus these. */
 export interface KubeClientOptions extends Omit<TransportOptions, "server" | "credentials" | "proxyUrl"> {
   /** Namespace used by `client.defaultNamespace`; default from the kubeconfig context, else `default`. */
   readonly namespace?: string;

@@ -7,17 +7,22 @@ import type https from "node:https";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import type { Cluster, Context, KubeConfig, User } from "@kubernetes/client-node";
+import type { KubeConfig as ClientNodeKubeConfig, Cluster, Context, User } from "@kubernetes/client-node";
 import { type Clock, realClock } from "@minitask/workqueue";
 import { type CredentialProvider, type Credentials, type TlsMaterial, tlsKeyOf } from "./credentials.ts";
 import { type ConfigSelection, loadStaticKubeConfig } from "./kubeconfig-static.ts";
 
+/** `@kubernetes/client-node`'s `KubeConfig`: a parsed kubeconfig (its exec plugins and auth providers included). */
+export type KubeConfig = ClientNodeKubeConfig;
+
+/** Options of {@link kubeConfigCredentials}. */
 export interface KubeConfigCredentialsOptions {
   /**
    * How long credentials are reused before client-node is asked again (which re-reads certificate and
    * token files and re-runs expired exec plugins). Default 60 s, like client-go's token file cache.
    */
   readonly refreshIntervalMs?: number;
+  /** Time source of the refresh interval (tests). */
   readonly clock?: Clock;
 }
 
@@ -110,6 +115,7 @@ export type KubeConfigSource =
   | { readonly kind: "file"; readonly paths: readonly string[] }
   | { readonly kind: "in-cluster" };
 
+/** Options of {@link loadKubeConfig} (and `KubeClient.load`): which kubeconfig and context, whether in-cluster. */
 export interface LoadKubeConfigOptions {
   /** An explicit kubeconfig path (`--kubeconfig`); wins over everything else. */
   readonly kubeconfig?: string | undefined;
@@ -127,6 +133,7 @@ export interface LoadKubeConfigOptions {
   readonly inClusterRoot?: string;
 }
 
+/** What {@link loadKubeConfig} found: the configuration, where it came from, and its namespace. */
 export interface LoadedKubeConfig {
   readonly kubeConfig: KubeConfig;
   readonly source: KubeConfigSource;
@@ -318,4 +325,4 @@ function withEnv(env: Readonly<Record<string, string | undefined>>, fn: () => vo
   }
 }
 
-export type { Cluster, Context, KubeConfig, User };
+export type { Cluster, Context, User };

@@ -26,6 +26,7 @@ export const StatusReason = {
   Expired: "Expired",
   ServiceUnavailable: "ServiceUnavailable",
 } as const;
+/** One of the {@link StatusReason} values. */
 export type StatusReason = (typeof StatusReason)[keyof typeof StatusReason];
 
 /** Where the request went, for messages and metrics. */
@@ -78,17 +79,27 @@ export class ApiError extends Error {
   }
 }
 
+/** 400 / reason `BadRequest`: the request was malformed. */
 export class BadRequestError extends ApiError {}
+/** 401 / reason `Unauthorized`: no valid credentials. */
 export class UnauthorizedError extends ApiError {}
+/** 403 / reason `Forbidden`: the credentials may not do this (RBAC, admission). */
 export class ForbiddenError extends ApiError {}
+/** 404 / reason `NotFound`: the object (or resource) does not exist. */
 export class NotFoundError extends ApiError {}
+/** 405 / reason `MethodNotAllowed`: the resource does not support this verb. */
 export class MethodNotAllowedError extends ApiError {}
+/** 406 / reason `NotAcceptable`: no representation matches the `Accept` header. */
 export class NotAcceptableError extends ApiError {}
+/** 409 with reason `AlreadyExists`: a create found an object of that name. */
 export class AlreadyExistsError extends ApiError {}
+/** 409 / reason `Conflict`: the write lost an optimistic-concurrency race (stale resourceVersion); read and retry. */
 export class ConflictError extends ApiError {}
 /** 410: reason `Gone` (too old resource version) or `Expired` (continue token / RV compacted). */
 export class GoneError extends ApiError {}
+/** 413 / reason `RequestEntityTooLarge`: the request body is too large. */
 export class RequestEntityTooLargeError extends ApiError {}
+/** 415 / reason `UnsupportedMediaType`: the content type (e.g. a patch type) is not accepted. */
 export class UnsupportedMediaTypeError extends ApiError {}
 /** 422: validation failed; see `causes` for the field errors. */
 export class InvalidError extends ApiError {}
@@ -98,7 +109,9 @@ export class TooManyRequestsError extends ApiError {}
 export class ServerTimeoutError extends ApiError {}
 /** Reason `Timeout` (HTTP 504): the request timed out (e.g. a `timeoutSeconds` list). */
 export class TimeoutError extends ApiError {}
+/** 500 / reason `InternalError`: the server failed. */
 export class InternalError extends ApiError {}
+/** 503 / reason `ServiceUnavailable`: the server (or an aggregated API) is not available now. */
 export class ServiceUnavailableError extends ApiError {}
 
 function reasonForCode(code: number): string {
@@ -301,15 +314,19 @@ export class WatchDecodeError extends Error {
 
 // Helpers in the style of k8s.io/apimachinery/pkg/api/errors.
 
+/** True when `err` is a {@link ApiError} (any error response from the API). */
 export function isApiError(err: unknown): err is ApiError {
   return err instanceof ApiError;
 }
+/** True when `err` is a {@link NotFoundError} (404: the object does not exist). */
 export function isNotFound(err: unknown): err is NotFoundError {
   return err instanceof NotFoundError;
 }
+/** True when `err` is a {@link AlreadyExistsError} (a create found an object of that name). */
 export function isAlreadyExists(err: unknown): err is AlreadyExistsError {
   return err instanceof AlreadyExistsError;
 }
+/** True when `err` is a {@link ConflictError} (a stale write; read again and retry). */
 export function isConflict(err: unknown): err is ConflictError {
   return err instanceof ConflictError;
 }
@@ -319,42 +336,55 @@ export function isGone(err: unknown): err is GoneError {
 }
 /** Alias of {@link isGone}, named after client-go's `IsResourceExpired`. */
 export const isResourceExpired: (err: unknown) => err is GoneError = isGone;
+/** True when `err` is a {@link ForbiddenError} (403: not allowed). */
 export function isForbidden(err: unknown): err is ForbiddenError {
   return err instanceof ForbiddenError;
 }
+/** True when `err` is a {@link UnauthorizedError} (401: no valid credentials). */
 export function isUnauthorized(err: unknown): err is UnauthorizedError {
   return err instanceof UnauthorizedError;
 }
+/** True when `err` is a {@link InvalidError} (422: validation failed). */
 export function isInvalid(err: unknown): err is InvalidError {
   return err instanceof InvalidError;
 }
+/** True when `err` is a {@link BadRequestError} (400). */
 export function isBadRequest(err: unknown): err is BadRequestError {
   return err instanceof BadRequestError;
 }
+/** True when `err` is a {@link TooManyRequestsError} (429: throttled). */
 export function isTooManyRequests(err: unknown): err is TooManyRequestsError {
   return err instanceof TooManyRequestsError;
 }
+/** True when `err` is a {@link ServerTimeoutError} (reason `ServerTimeout`). */
 export function isServerTimeout(err: unknown): err is ServerTimeoutError {
   return err instanceof ServerTimeoutError;
 }
+/** True when `err` is a {@link TimeoutError} (reason `Timeout` / 504). */
 export function isTimeout(err: unknown): err is TimeoutError {
   return err instanceof TimeoutError;
 }
+/** True when `err` is a {@link InternalError} (500). */
 export function isInternalError(err: unknown): err is InternalError {
   return err instanceof InternalError;
 }
+/** True when `err` is a {@link ServiceUnavailableError} (503). */
 export function isServiceUnavailable(err: unknown): err is ServiceUnavailableError {
   return err instanceof ServiceUnavailableError;
 }
+/** True when `err` is a {@link MethodNotAllowedError} (405). */
 export function isMethodNotAllowed(err: unknown): err is MethodNotAllowedError {
   return err instanceof MethodNotAllowedError;
 }
+/** True when `err` is a {@link UnsupportedMediaTypeError} (415). */
 export function isUnsupportedMediaType(err: unknown): err is UnsupportedMediaTypeError {
   return err instanceof UnsupportedMediaTypeError;
 }
+/** True when `err` is a {@link NetworkError} (a failure below HTTP). */
 export function isNetworkError(err: unknown): err is NetworkError {
   return err instanceof NetworkError;
 }
+/** True when `err` is a {@link WatchDecodeError} (a watch stream that could not be decoded). */
 export function isWatchDecodeError(err: unknown): err is WatchDecodeError {
   return err instanceof WatchDecodeError;
 }

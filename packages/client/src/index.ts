@@ -1,156 +1,46 @@
 // @minitask/client — one HTTP transport (undici) for the Kubernetes API: kubeconfig and credentials,
 // typed REST verbs, watch decoding, typed errors, retries, rate limiting and metrics hooks.
+// biome-ignore-all assist/source/organizeImports: the exports are grouped by topic, several statements per module
 
-export {
-  type ApiGroup,
-  type ApiGroupList,
-  type ApiResource,
-  type ApiResourceList,
-  type ApplyOptions,
-  type CallOptions,
-  type DeepPartialObject,
-  type DeleteCollectionOptions,
-  type DeleteOptions,
-  type GetOptions,
-  type JsonPatchOperation,
-  KubeClient,
-  type KubeClientOptions,
-  type ListOptions,
-  type PatchOptions,
-  type PatchType,
-  type PodLogOptions,
-  type PropagationPolicy,
-  ResourceClient,
-  type ResourceVersionMatch,
-  type Selector,
-  type SelectorOptions,
-  type VersionInfo,
-  type WatchOptions,
-  type WatchStream,
-  type Writable,
-  type WriteOptions,
-} from "./client.ts";
-export {
-  type Cluster,
-  type Context,
-  type KubeConfig,
-  type KubeConfigCredentialsOptions,
-  KubeConfigError,
-  type KubeConfigSource,
-  kubeConfigCredentials,
-  type LoadedKubeConfig,
-  type LoadKubeConfigOptions,
-  loadKubeConfig,
-  type ResolvedKubeConfig,
-  resolveKubeConfig,
-  selectKubeConfig,
-  type User,
-} from "./config.ts";
-export {
-  type CredentialProvider,
-  type Credentials,
-  staticCredentials,
-  type TlsMaterial,
-} from "./credentials.ts";
-export {
-  type BookmarkObject,
-  DEFAULT_MAX_LINE_BYTES,
-  decodeWatchStream,
-  INITIAL_EVENTS_END_ANNOTATION,
-  isInitialEventsEndBookmark,
-  LineSplitter,
-  type LineSplitterOptions,
-  type ObjectWatchEvent,
-  parseWatchEvent,
-  type WatchEvent,
-  type WatchEventType,
-  WatchEventTypes,
-} from "./decoder.ts";
-export {
-  AlreadyExistsError,
-  ApiError,
-  apiErrorFromResponse,
-  apiErrorFromStatus,
-  BadRequestError,
-  ConflictError,
-  ForbiddenError,
-  GoneError,
-  IdleTimeoutError,
-  InternalError,
-  InvalidError,
-  isAlreadyExists,
-  isApiError,
-  isBadRequest,
-  isConflict,
-  isForbidden,
-  isGone,
-  isInternalError,
-  isInvalid,
-  isMethodNotAllowed,
-  isNetworkError,
-  isNotFound,
-  isResourceExpired,
-  isServerTimeout,
-  isServiceUnavailable,
-  isTimeout,
-  isTooManyRequests,
-  isUnauthorized,
-  isUnsupportedMediaType,
-  isWatchDecodeError,
-  MethodNotAllowedError,
-  NetworkError,
-  NotAcceptableError,
-  NotFoundError,
-  parseRetryAfter,
-  type RequestDescription,
-  RequestEntityTooLargeError,
-  ServerTimeoutError,
-  ServiceUnavailableError,
-  StatusReason,
-  TimeoutError,
-  TooManyRequestsError,
-  UnauthorizedError,
-  UnsupportedMediaTypeError,
-  WatchDecodeError,
-  type WatchDecodeErrorKind,
-} from "./errors.ts";
+// The client, its resource verbs and their options.
+export { KubeClient, type KubeClientOptions, ResourceClient, type WatchStream, type Writable } from "./client.ts";
+export type { CallOptions, GetOptions, ListOptions, WatchOptions, WriteOptions, PatchOptions } from "./client.ts";
+export type { ApplyOptions, DeleteOptions, DeleteCollectionOptions, PropagationPolicy } from "./client.ts";
+export type { PatchType, JsonPatchOperation, DeepPartialObject, PodLogOptions } from "./client.ts";
+export type { Selector, SelectorOptions, ResourceVersionMatch } from "./client.ts";
+export type { VersionInfo, ApiGroup, ApiGroupList, ApiResource, ApiResourceList } from "./client.ts";
+
+// Objects, lists, resources and Status.
+export type { KubeObject, ObjectMeta, OwnerReference, ManagedFieldsEntry, KubeList, ListMeta } from "./types.ts";
+export type { DeepReadonly, GroupVersionResource, ResourceDescriptor, Status, StatusCause } from "./types.ts";
+export { builtinResources, apiVersionOf, isStatus, type StatusDetails } from "./types.ts";
+
+// Configuration (kubeconfig, in-cluster) and credentials.
+export { loadKubeConfig, type LoadKubeConfigOptions, type LoadedKubeConfig, KubeConfigError } from "./config.ts";
+export { resolveKubeConfig, type ResolvedKubeConfig, type KubeConfigSource, selectKubeConfig } from "./config.ts";
+export { kubeConfigCredentials, type KubeConfigCredentialsOptions, type KubeConfig } from "./config.ts";
 export type { ConfigSelection } from "./kubeconfig-static.ts";
-export { type RateLimiter, TokenBucket, type TokenBucketOptions } from "./ratelimit.ts";
-export {
-  backoffDelay,
-  classifyFailure,
-  defaultRetryOptions,
-  type RetryDecision,
-  type RetryOptions,
-  type RetrySetting,
-} from "./retry.ts";
-export {
-  type AgentOptions,
-  type HttpMethod,
-  type HttpRequest,
-  type QueryParams,
-  type RequestMetric,
-  type RequestObserver,
-  type RetryEvent,
-  type StreamResponse,
-  Transport,
-  type TransportOptions,
-} from "./transport.ts";
-export {
-  apiVersionOf,
-  builtinResources,
-  type DeepReadonly,
-  type GroupVersionResource,
-  isStatus,
-  type KubeList,
-  type KubeObject,
-  type ListMeta,
-  type ManagedFieldsEntry,
-  type ObjectMeta,
-  type OwnerReference,
-  type ResourceDescriptor,
-  type Status,
-  type StatusCause,
-  type StatusDetails,
-} from "./types.ts";
-export { USER_AGENT, VERSION } from "./version.ts";
+export { staticCredentials, type CredentialProvider, type Credentials, type TlsMaterial } from "./credentials.ts";
+
+// Watch events.
+export { decodeWatchStream, parseWatchEvent, INITIAL_EVENTS_END_ANNOTATION } from "./decoder.ts";
+export type { WatchEvent, ObjectWatchEvent, WatchEventType, BookmarkObject } from "./decoder.ts";
+
+// Errors: ApiError (one subclass per Status reason, each with a guard), network and watch-decoding errors.
+export { ApiError, isApiError, apiErrorFromStatus, StatusReason, type RequestDescription } from "./errors.ts";
+export { BadRequestError, UnauthorizedError, ForbiddenError, NotFoundError, MethodNotAllowedError } from "./errors.ts";
+export { NotAcceptableError, AlreadyExistsError, ConflictError, GoneError, InvalidError } from "./errors.ts";
+export { RequestEntityTooLargeError, UnsupportedMediaTypeError, TooManyRequestsError } from "./errors.ts";
+export { ServerTimeoutError, TimeoutError, InternalError, ServiceUnavailableError } from "./errors.ts";
+export { isBadRequest, isUnauthorized, isForbidden, isNotFound, isMethodNotAllowed } from "./errors.ts";
+export { isAlreadyExists, isConflict, isGone, isInvalid, isUnsupportedMediaType, isTooManyRequests } from "./errors.ts";
+export { isServerTimeout, isTimeout, isInternalError, isServiceUnavailable } from "./errors.ts";
+export { NetworkError, IdleTimeoutError, isNetworkError } from "./errors.ts";
+export { WatchDecodeError, type WatchDecodeErrorKind, isWatchDecodeError } from "./errors.ts";
+
+// The transport underneath, retries, rate limiting and metrics hooks.
+export { Transport, type TransportOptions, type AgentOptions, type HttpRequest } from "./transport.ts";
+export type { RequestObserver, RequestMetric, RetryEvent } from "./transport.ts";
+export type { RetryOptions, RetrySetting } from "./retry.ts";
+export { TokenBucket, type TokenBucketOptions, type RateLimiter } from "./ratelimit.ts";
+export { VERSION } from "./version.ts";

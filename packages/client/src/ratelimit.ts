@@ -8,11 +8,13 @@ export interface RateLimiter {
   acquire(signal?: AbortSignal): Promise<void>;
 }
 
+/** Options of a {@link TokenBucket}. */
 export interface TokenBucketOptions {
   /** Sustained requests per second (> 0). */
   readonly qps: number;
   /** Requests that may go at once after a quiet period (≥ 1). */
   readonly burst: number;
+  /** Time source (tests). */
   readonly clock?: Clock;
 }
 

@@ -9,6 +9,7 @@
 // Waits grow exponentially with jitter; `Retry-After` (capped) takes precedence when the server sent one.
 import { ApiError, type NetworkError } from "./errors.ts";
 
+/** The retry policy of requests: how often and how long to wait between attempts (exponential with jitter). */
 export interface RetryOptions {
   /** Total attempts including the first (1 disables retries). Default 5. */
   readonly maxAttempts: number;
@@ -22,6 +23,7 @@ export interface RetryOptions {
   readonly maxRetryAfterMs: number;
 }
 
+/** The default {@link RetryOptions}. */
 export const defaultRetryOptions: RetryOptions = {
   maxAttempts: 5,
   initialDelayMs: 200,

@@ -43,6 +43,7 @@ export interface RequestMetric {
   readonly error: Error | undefined;
 }
 
+/** A retry about to happen, for metrics: which request, which attempt failed, why, and the wait. */
 export interface RetryEvent {
   readonly verb: string;
   readonly resource: string;
@@ -59,6 +60,7 @@ export interface RequestObserver {
   onRetry?(event: RetryEvent): void;
 }
 
+/** Connection pool settings of the undici agent: keep-alive, timeouts, connections, HTTP/2. */
 export interface AgentOptions {
   /** Idle keep-alive time of pooled connections. Default 30 s (the apiserver closes after 90 s). */
   readonly keepAliveTimeoutMs?: number;
@@ -77,6 +79,7 @@ export interface AgentOptions {
   readonly allowH2?: boolean;
 }
 
+/** Options of a {@link Transport}: the server, credentials, proxy, agent, retries, rate limit and hooks. */
 export interface TransportOptions {
   /** `https://host:port`, optionally with a path prefix. */
   readonly server: string;
@@ -100,6 +103,7 @@ export interface TransportOptions {
   readonly random?: () => number;
 }
 
+/** One request through a {@link Transport}: method, path, query, body, and how to retry and label it. */
 export interface HttpRequest {
   readonly method: HttpMethod;
   /** Absolute path (`/api/v1/...`), without the server's path prefix. */

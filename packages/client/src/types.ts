@@ -15,6 +15,7 @@ export type DeepReadonly<T> = T extends (...args: never[]) => unknown
           ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
           : T;
 
+/** `metadata.ownerReferences[]`: an owner of the object (`controller: true` for its managing controller). */
 export interface OwnerReference {
   apiVersion: string;
   kind: string;
@@ -24,6 +25,7 @@ export interface OwnerReference {
   blockOwnerDeletion?: boolean;
 }
 
+/** `metadata.managedFields[]`: which manager set which fields (server-side apply bookkeeping). */
 export interface ManagedFieldsEntry {
   manager?: string;
   operation?: "Apply" | "Update" | (string & {});
@@ -34,6 +36,7 @@ export interface ManagedFieldsEntry {
   subresource?: string;
 }
 
+/** `metadata` of an object (`ObjectMeta`): name, namespace, labels, annotations, versions, owners, finalizers. */
 export interface ObjectMeta {
   name?: string;
   generateName?: string;
@@ -58,6 +61,7 @@ export interface KubeObject {
   metadata?: ObjectMeta;
 }
 
+/** `metadata` of a list: its resource version and the continue token of the next page. */
 export interface ListMeta {
   resourceVersion?: string;
   continue?: string;
@@ -73,12 +77,14 @@ export interface KubeList<T> {
   items: T[];
 }
 
+/** One cause of a failure in `Status.details.causes` (e.g. a field that failed validation). */
 export interface StatusCause {
   reason?: string;
   message?: string;
   field?: string;
 }
 
+/** `Status.details`: the object the failure is about, its causes and a retry hint. */
 export interface StatusDetails {
   name?: string;
   group?: string;

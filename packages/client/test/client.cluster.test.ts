@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createTestNamespace, kubectl, testEnv } from "@minitask/testenv/testing";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isInitialEventsEndBookmark } from "../src/decoder.ts";
 import {
   AlreadyExistsError,
   BadRequestError,
@@ -13,7 +14,6 @@ import {
   ForbiddenError,
   GoneError,
   InvalidError,
-  isInitialEventsEndBookmark,
   isStatus,
   KubeClient,
   type KubeObject,

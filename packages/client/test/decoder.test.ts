@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  decodeWatchStream,
-  isInitialEventsEndBookmark,
-  LineSplitter,
-  parseWatchEvent,
-  WatchDecodeError,
-  type WatchEvent,
-} from "../src/index.ts";
+import { isInitialEventsEndBookmark, LineSplitter } from "../src/decoder.ts";
+import { decodeWatchStream, parseWatchEvent, WatchDecodeError, type WatchEvent } from "../src/index.ts";
 
 const enc = new TextEncoder();
 

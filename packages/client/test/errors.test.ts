@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { apiErrorFromResponse, isResourceExpired, parseRetryAfter } from "../src/errors.ts";
 import {
   AlreadyExistsError,
   ApiError,
-  apiErrorFromResponse,
   apiErrorFromStatus,
   BadRequestError,
   ConflictError,
@@ -16,22 +16,20 @@ import {
   isGone,
   isInvalid,
   isNotFound,
-  isResourceExpired,
   isServerTimeout,
   isServiceUnavailable,
   isTimeout,
   isTooManyRequests,
   isUnauthorized,
   NotFoundError,
-  parseRetryAfter,
   ServerTimeoutError,
   ServiceUnavailableError,
   TimeoutError,
   TooManyRequestsError,
   UnauthorizedError,
-  USER_AGENT,
   VERSION,
 } from "../src/index.ts";
+import { USER_AGENT } from "../src/version.ts";
 import { statusBody } from "./helpers.ts";
 
 const req = { method: "GET", url: "https://h/api/v1/namespaces/ns/configmaps/x" };

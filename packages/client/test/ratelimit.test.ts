@@ -1,13 +1,7 @@
 import { FakeClock as ManualClock } from "@minitask/workqueue";
 import { describe, expect, it } from "vitest";
-import {
-  apiErrorFromStatus,
-  backoffDelay,
-  classifyFailure,
-  defaultRetryOptions,
-  NetworkError,
-  TokenBucket,
-} from "../src/index.ts";
+import { apiErrorFromStatus, NetworkError, TokenBucket } from "../src/index.ts";
+import { backoffDelay, classifyFailure, defaultRetryOptions } from "../src/retry.ts";
 
 const flush = () => new Promise((r) => setImmediate(r));
 

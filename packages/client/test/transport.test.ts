@@ -13,8 +13,8 @@ import {
   ServiceUnavailableError,
   staticCredentials,
   TooManyRequestsError,
-  USER_AGENT,
 } from "../src/index.ts";
+import { USER_AGENT } from "../src/version.ts";
 import { InstantClock, sendJson, startServer, statusBody, type TestServer, until } from "./helpers.ts";
 
 const configMaps = { group: "", version: "v1", resource: "configmaps", kind: "ConfigMap" } as const;
