@@ -2,7 +2,7 @@
 // hands one key to two workers at once, delayed and rate-limited adds, rate limiters, metrics hooks and an
 // injectable clock. No Kubernetes knowledge and no runtime dependencies.
 
-export { type Clock, FakeClock, flushPromises, MAX_TIMER_DELAY_MS, realClock, sleep, type Timer } from "./clock.ts";
+export { type Clock, FakeClock, flushPromises, realClock, sleep, type Timer } from "./clock.ts";
 export { DelayingWorkQueue } from "./delaying.ts";
 export {
   type CounterMetric,
@@ -14,7 +14,6 @@ export {
   type SettableGaugeMetric,
   UNFINISHED_WORK_UPDATE_PERIOD_MS,
   WORKQUEUE_METRICS,
-  WORKQUEUE_SUBSYSTEM,
 } from "./metrics.ts";
 export {
   type AddOptions,

@@ -184,11 +184,13 @@ export class WithMaxWaitRateLimiter<T> implements RateLimiter<T> {
   }
 }
 
-/** client-go's defaults for the per-item exponential limiter of controllers: 5 ms doubling up to 1000 s. */
+/** client-go's first delay of the per-item exponential limiter of controllers: 5 ms (doubling per failure). */
 export const DEFAULT_BASE_DELAY_MS = 5;
+/** client-go's cap of the per-item exponential limiter of controllers: 1000 s. */
 export const DEFAULT_MAX_DELAY_MS = 1_000_000;
-/** client-go's defaults for the overall bucket of controllers: 10 qps, burst 100. */
+/** client-go's rate of the overall bucket of controllers: 10 qps. */
 export const DEFAULT_QPS = 10;
+/** client-go's burst of the overall bucket of controllers: 100. */
 export const DEFAULT_BURST = 100;
 
 /** Per-item exponential backoff; defaults are client-go's (5 ms base, 1000 s cap). */
@@ -209,6 +211,7 @@ export function newBucketRateLimiter<T>(
   return new BucketRateLimiter(qps, burst, clock);
 }
 
+/** An {@link ItemFastSlowRateLimiter}: `fastDelayMs` for the first `maxFastAttempts` failures, then `slowDelayMs`. */
 export function newItemFastSlowRateLimiter<T>(
   fastDelayMs: number,
   slowDelayMs: number,
@@ -218,10 +221,12 @@ export function newItemFastSlowRateLimiter<T>(
   return new ItemFastSlowRateLimiter(fastDelayMs, slowDelayMs, maxFastAttempts, options);
 }
 
+/** A {@link MaxOfRateLimiter}: the longest delay of `limiters`. */
 export function newMaxOfRateLimiter<T>(...limiters: RateLimiter<T>[]): MaxOfRateLimiter<T> {
   return new MaxOfRateLimiter(...limiters);
 }
 
+/** A {@link WithMaxWaitRateLimiter}: `limiter` with its delay capped at `maxDelayMs`. */
 export function newWithMaxWaitRateLimiter<T>(limiter: RateLimiter<T>, maxDelayMs: number): WithMaxWaitRateLimiter<T> {
   return new WithMaxWaitRateLimiter(limiter, maxDelayMs);
 }
