@@ -118,7 +118,18 @@ export interface StartOptions {
   readonly apiserverArgs?: readonly string[];
   /** How long to wait for everything to be ready. Default 120 s. */
   readonly readyTimeoutMs?: number;
+  /**
+   * Manifest files (or folders) applied with `kubectl apply -f` once the apiserver serves, before the
+   * nodes start. Default: this repository's `deploy/admission-policy.yaml` (the ValidatingAdmissionPolicy
+   * that guards TaskRun serviceAccountName, see docs/security.md) when it exists; `[]` applies nothing.
+   */
+  readonly manifests?: readonly string[];
 }
+
+/** What `start` applies when `manifests` is not given (only those that exist). */
+export const DEFAULT_MANIFESTS: readonly string[] = [
+  fileURLToPath(new URL("../../deploy/admission-policy.yaml", import.meta.url)),
+];
 
 const STAGES_FILE = fileURLToPath(new URL("../kwok/stages.yaml", import.meta.url));
 
@@ -343,6 +354,7 @@ export class ControlPlane {
           for (const tarball of cp.state.realNode?.baseImages ?? []) await cp.importImage(tarball);
           log(`testenv: images imported into the node in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
         }
+        if (name === "kube-apiserver") await cp.#applyManifests(opts.manifests ?? DEFAULT_MANIFESTS.filter(existsSync));
         if (name === "kwok") await cp.#createNodes(deadline);
       }
       await cp.#waitNodesReady(deadline);
@@ -430,6 +442,18 @@ export class ControlPlane {
         const e = err as { stderr?: string; message: string };
         throw new TestEnvError(`pushing ${name} to the node's registry failed: ${(e.stderr || e.message).trim()}`);
       }
+    }
+  }
+
+  async #applyManifests(files: readonly string[]): Promise<void> {
+    for (const file of files) {
+      try {
+        await execFileP(this.state.kubectl, ["--kubeconfig", this.kubeconfig, "apply", "-f", file]);
+      } catch (err) {
+        const e = err as { stderr?: string; message: string };
+        throw new TestEnvError(`kubectl apply -f ${file} failed: ${(e.stderr || e.message).trim()}`);
+      }
+      this.#log(`testenv: applied ${file}`);
     }
   }
 

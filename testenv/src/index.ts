@@ -9,6 +9,7 @@ export {
   ControlPlane,
   type ControlPlaneComponent,
   componentsFor,
+  DEFAULT_MANIFESTS,
   freePort,
   NODE_COMPONENTS,
   type NodeComponent,
