@@ -9,7 +9,7 @@ import type { Status } from "./types.ts";
 
 /** The event types a watch stream may carry. */
 export const WatchEventTypes = ["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"] as const;
-/** One of {@link WatchEventTypes}. */
+/** The type of a watch event: `ADDED`, `MODIFIED`, `DELETED`, `BOOKMARK` or `ERROR`. */
 export type WatchEventType = (typeof WatchEventTypes)[number];
 
 /** The object of a `BOOKMARK` event: only the resource version (and, for watch-list, an annotation). */
