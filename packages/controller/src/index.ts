@@ -1,89 +1,40 @@
 // @minitask/controller — the controller runtime: worker-loop controllers over rate-limited work queues,
 // a Manager that runs them (informers, leader election, probes, metrics, ordered shutdown), a builder
 // that wires their watches, predicates, finalizers, events, metrics and shutdown signals.
-export {
-  type BuilderControllerOptions,
-  ControllerBuilder,
-  controllerFor,
-  objectKey,
-  type WatchOptions,
-} from "./builder.ts";
-export {
-  Controller,
-  type ControllerOptions,
-  type ReconcileContext,
-  type ReconcileFunc,
-  ReconcileTimeoutError,
-  type Result,
-  type Syncable,
-  TerminalError,
-} from "./controller.ts";
-export {
-  controllerOwnerKey,
-  enqueueByIndex,
-  enqueueMapped,
-  enqueueObject,
-  enqueueOwner,
-  type KeyMapper,
-  type KeySink,
-  type OwnerMatch,
-  unwrapTombstone,
-} from "./enqueue.ts";
+// biome-ignore-all assist/source/organizeImports: the exports are grouped by topic, several statements per module
+
+// The Manager and the builder.
+export { Manager, type ManagerOptions, type Runnable, type LeaderElectionConfig } from "./manager.ts";
+export { LeaderElectionLostError } from "./manager.ts";
+export { controllerFor, ControllerBuilder, type BuilderControllerOptions, type WatchOptions } from "./builder.ts";
+export { objectKey } from "./builder.ts";
+
+// Controllers and the reconcile contract.
+export { Controller, type ControllerOptions, type Syncable } from "./controller.ts";
+export type { ReconcileFunc, ReconcileContext, Result } from "./controller.ts";
+export { TerminalError, ReconcileTimeoutError } from "./controller.ts";
+
+// Event handlers that enqueue keys, and predicates that filter events.
+export { enqueueObject, enqueueOwner, enqueueByIndex, enqueueMapped, controllerOwnerKey } from "./enqueue.ts";
+export { unwrapTombstone, type KeyMapper, type KeySink, type OwnerMatch } from "./enqueue.ts";
+export { type Predicate, predicate, and, or, not, filterEvents } from "./predicates.ts";
+export { generationChanged, labelsChanged, annotationsChanged, resourceVersionChanged } from "./predicates.ts";
+
+// Finalizers.
+export { reconcileFinalizer, addFinalizer, removeFinalizer, hasFinalizer } from "./finalizers.ts";
+export type { FinalizerClient, FinalizerOptions, FinalizerOutcome } from "./finalizers.ts";
+
+// Leader election and events.
+export { LeaderElector, type LeaderElectionOptions, defaultIdentity } from "./leaderelection.ts";
+export { type Lease, type LeaseClient, microTime } from "./leaderelection.ts";
 export { EventRecorder, type EventRecorderOptions, type EventType, type EventV1 } from "./events.ts";
-export {
-  addFinalizer,
-  type FinalizerClient,
-  type FinalizerOptions,
-  type FinalizerOutcome,
-  hasFinalizer,
-  reconcileFinalizer,
-  removeFinalizer,
-} from "./finalizers.ts";
-export {
-  defaultIdentity,
-  type LeaderElectionOptions,
-  LeaderElector,
-  type Lease,
-  type LeaseClient,
-  microTime,
-} from "./leaderelection.ts";
-export {
-  createLogger,
-  LOG_LEVELS,
-  type LogFields,
-  type LogFn,
-  type Logger,
-  type LoggerOptions,
-  parseLogLevel,
-  silentLogger,
-} from "./logging.ts";
-export {
-  type LeaderElectionConfig,
-  LeaderElectionLostError,
-  Manager,
-  type ManagerOptions,
-  type Runnable,
-} from "./manager.ts";
-export {
-  type ControllerMetrics,
-  createRuntimeMetrics,
-  type InformerMetrics,
-  informerObserver,
-  type ReconcileResultLabel,
-  type RuntimeMetrics,
-  type RuntimeMetricsOptions,
-} from "./metrics.ts";
-export {
-  and,
-  annotationsChanged,
-  filterEvents,
-  generationChanged,
-  labelsChanged,
-  not,
-  or,
-  type Predicate,
-  predicate,
-  resourceVersionChanged,
-} from "./predicates.ts";
+
+// Metrics, probes and the endpoint server.
+export { createRuntimeMetrics, type RuntimeMetrics, type RuntimeMetricsOptions, informerObserver } from "./metrics.ts";
+export type { ControllerMetrics, InformerMetrics, ReconcileResultLabel } from "./metrics.ts";
 export { EndpointServer, type EndpointsOptions, type HealthCheck, parseBindAddress } from "./server.ts";
+
+// Logging (the toolkit's one logger shape, from @minitask/informers) and shutdown signals.
+export { type Logger, type LogFn, type LogFields, silentLogger } from "./logging.ts";
+export { createLogger, type LoggerOptions, LOG_LEVELS, parseLogLevel } from "./logging.ts";
 export { handleShutdownSignals, type ShutdownOptions, type ShutdownSignals } from "./signals.ts";
