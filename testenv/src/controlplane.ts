@@ -570,8 +570,10 @@ export class ControlPlane {
 
   isRunning(name: ComponentName): boolean {
     const child = this.#children.get(name);
-    if (child) return child.exitCode === null && child.signalCode === null;
-    return alive(this.state.components[name]?.pid);
+    // A child of ours that exited but whose exit event has not been delivered yet is a zombie: /proc
+    // says so before `exitCode` does (stopComponent returns as soon as the group is only zombies).
+    if (child && (child.exitCode !== null || child.signalCode !== null)) return false;
+    return alive(child?.pid ?? this.state.components[name]?.pid);
   }
 
   /** Starts one component (again) with its recorded arguments and waits until it is ready. */
