@@ -76,6 +76,12 @@ describe("pod names", () => {
   });
 });
 
+const LOCKED_DOWN = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
 describe("buildPod", () => {
   it("runs steps in order: all but the last as init containers, with the owner reference and labels", () => {
     const pod = buildPod(
@@ -150,6 +156,32 @@ describe("buildPod", () => {
     const pod = buildPod(run({ serviceAccountName: "builder" }), task([{ name: "a", image: "x", script: "true" }]));
     expect(pod.spec?.serviceAccountName).toBe("builder");
     expect(pod.spec?.automountServiceAccountToken).toBeUndefined();
+    // Naming a ServiceAccount loosens nothing else.
+    expect(pod.spec?.securityContext).toEqual({ seccompProfile: { type: "RuntimeDefault" } });
+    expect(pod.spec?.containers[0]?.securityContext).toEqual(LOCKED_DOWN);
+  });
+
+  it("locks a plain Task's pod down: no token, RuntimeDefault seccomp, no privilege escalation, no capabilities", () => {
+    const pod = buildPod(
+      run(),
+      task([
+        { name: "one", image: "busybox", script: "true" },
+        { name: "two", image: "busybox", command: ["true"] },
+        { name: "three", image: "busybox", script: "#!/bin/sh\ntrue\n" },
+      ]),
+    );
+    expect(pod.spec?.automountServiceAccountToken).toBe(false);
+    expect(pod.spec?.serviceAccountName).toBeUndefined();
+    expect(pod.spec?.securityContext).toEqual({ seccompProfile: { type: "RuntimeDefault" } });
+    const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+    expect(all.map((c) => c.name)).toEqual(["step-one", "step-two", "step-three"]);
+    for (const c of all) expect(c.securityContext, c.name).toEqual(LOCKED_DOWN);
+    // Not forced: runAsNonRoot (root images would not start), so Pod Security `restricted` rejects the pod.
+    expect(pod.spec?.securityContext?.runAsNonRoot).toBeUndefined();
+    expect(all.some((c) => c.securityContext?.runAsNonRoot !== undefined || c.securityContext?.privileged)).toBe(false);
+    // Each container gets its own object: changing one step's context cannot change another's.
+    all[0]?.securityContext?.capabilities?.drop?.push("NET_RAW");
+    expect(all[1]?.securityContext).toEqual(LOCKED_DOWN);
   });
 
   it("fails on bad params before anything is created", () => {

@@ -8,6 +8,31 @@ export interface EnvVar {
   value?: string;
 }
 
+export interface SeccompProfile {
+  type: "RuntimeDefault" | "Localhost" | "Unconfined";
+  localhostProfile?: string;
+}
+
+/** The container securityContext fields the task runner sets. */
+export interface SecurityContext {
+  allowPrivilegeEscalation?: boolean;
+  capabilities?: { add?: string[]; drop?: string[] };
+  seccompProfile?: SeccompProfile;
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  privileged?: boolean;
+  readOnlyRootFilesystem?: boolean;
+}
+
+export interface PodSecurityContext {
+  seccompProfile?: SeccompProfile;
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  fsGroup?: number;
+}
+
 export interface Container {
   name: string;
   image: string;
@@ -16,7 +41,7 @@ export interface Container {
   env?: EnvVar[];
   workingDir?: string;
   resources?: { limits?: Record<string, string | number>; requests?: Record<string, string | number> };
-  securityContext?: Record<string, unknown>;
+  securityContext?: SecurityContext;
 }
 
 export interface ContainerState {
@@ -51,6 +76,7 @@ export interface Pod extends KubeObject {
     activeDeadlineSeconds?: number;
     nodeName?: string;
     enableServiceLinks?: boolean;
+    securityContext?: PodSecurityContext;
   };
   status?: {
     phase?: "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";

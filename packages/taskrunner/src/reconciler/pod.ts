@@ -2,6 +2,12 @@
 // container (init containers run one after another and a failing one stops the rest), the last step is
 // the main container. The pod name is deterministic, so a retried or restarted reconcile can never make
 // a second pod.
+//
+// Locked down by default (docs/security.md): no service-account token unless the run names a
+// ServiceAccount, the runtime's default seccomp profile, and every step without privilege escalation and
+// without capabilities. The Task API has no securityContext field yet, so a Task cannot loosen (or tighten)
+// any of this; running as non-root is not forced (most images, busybox among them, run as root), which is
+// why a Pod Security `restricted` namespace still rejects these pods (it needs runAsNonRoot: true).
 import type { DeepReadonly } from "@minitask/client";
 import {
   ANNOTATION_TASKRUN_NAME,
@@ -17,13 +23,22 @@ import {
   type Step,
   stepContainerName,
 } from "../contract.ts";
-import type { Container, Pod } from "./corev1.ts";
+import type { Container, Pod, SecurityContext } from "./corev1.ts";
 import { resolveParams, substitute } from "./params.ts";
 
 /** Where a step's script goes when it names its own interpreter (`#!`). */
 const SCRIPT_ENV = "MINITASK_SCRIPT";
 const RUN_SHEBANG_SCRIPT =
   'f="$(mktemp)" && printf "%s" "$MINITASK_SCRIPT" > "$f" && chmod +x "$f" && unset MINITASK_SCRIPT && exec "$f"';
+
+/** Every step container's securityContext (the Pod Security `restricted` profile, but for runAsNonRoot). */
+export function stepSecurityContext(): SecurityContext {
+  return {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+}
 
 function stepContainer(step: DeepReadonly<Step>, params: ReadonlyMap<string, string>): Container {
   const sub = (s: string) => substitute(s, params);
@@ -53,6 +68,7 @@ function stepContainer(step: DeepReadonly<Step>, params: ReadonlyMap<string, str
     if (step.resources.requests) r.requests = { ...step.resources.requests };
     c.resources = r;
   }
+  c.securityContext = stepSecurityContext();
   return c;
 }
 
@@ -100,7 +116,9 @@ export function buildPod(run: ReadonlyTaskRun, task: ReadonlyTask, opts: BuildPo
       ...(steps.length ? { initContainers: steps } : {}),
       containers: [main],
       enableServiceLinks: false,
+      // Without a ServiceAccount the pod still runs as the namespace's `default` one: no token of it.
       ...(sa ? { serviceAccountName: sa } : { automountServiceAccountToken: false }),
+      securityContext: { seccompProfile: { type: "RuntimeDefault" } },
       ...(opts.remainingMs !== undefined
         ? { activeDeadlineSeconds: Math.max(1, Math.ceil(opts.remainingMs / 1000)) }
         : {}),
