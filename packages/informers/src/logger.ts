@@ -32,17 +32,18 @@ const noop: LogFn = () => {};
 export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop, child: () => silentLogger };
 
 function consoleLoggerWith(bindings: LogFields | undefined): Logger {
+  // `console[method]` is looked up at each call, so a console replaced later (tests) is the one written to.
   const level =
-    (write: (...args: unknown[]) => void): LogFn =>
+    (method: "info" | "warn" | "error"): LogFn =>
     (a: LogFields | string, message?: string) => {
       const fields = typeof a === "string" ? bindings : bindings === undefined ? a : { ...bindings, ...a };
-      write(`informers: ${typeof a === "string" ? a : (message ?? "")}`, fields ?? "");
+      console[method](`informers: ${typeof a === "string" ? a : (message ?? "")}`, fields ?? "");
     };
   return {
     debug: noop,
-    info: level(console.info),
-    warn: level(console.warn),
-    error: level(console.error),
+    info: level("info"),
+    warn: level("warn"),
+    error: level("error"),
     child: (b) => consoleLoggerWith(bindings === undefined ? b : { ...bindings, ...b }),
   };
 }
