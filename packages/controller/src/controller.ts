@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { type MetricsProvider, newRateLimitingQueue, type RateLimitingQueue } from "@minitask/workqueue";
 import type { Logger } from "./logging.ts";
 import { silentLogger } from "./logging.ts";
-import type { Runnable } from "./manager.ts";
+import type { Manager, Runnable } from "./manager.ts";
 import type { ControllerMetrics, ReconcileResultLabel } from "./metrics.ts";
 import { pause } from "./sleep.ts";
 
@@ -81,7 +81,8 @@ export class TerminalError extends Error {
 
 /**
  * A controller: a queue, a reconcile function and workers. Feed keys with `queue.add(key)` (usually from
- * informer event handlers, see `handlers.ts`), then `await controller.run(signal)`.
+ * informer event handlers: `enqueue.ts`, or let `controllerFor` wire them), then `await controller.run(signal)`
+ * — or add it to a {@link Manager}, which runs it.
  */
 export class Controller implements Runnable {
   readonly name: string;

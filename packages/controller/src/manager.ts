@@ -132,7 +132,7 @@ export class Manager {
     this.#liveChecks.ping = () => true;
   }
 
-  /** Adds a runnable; it starts with the Manager (or at once if the Manager runs already: not supported). */
+  /** Adds a runnable; it starts with the Manager. Runnables are added before `start` (after it, this throws). */
   add(runnable: Runnable): this {
     if (this.#started) throw new Error("Manager.add: the manager has already started");
     const label = runnable.name ?? `runnable-${this.#runnables.length + 1}`;
