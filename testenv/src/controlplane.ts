@@ -133,17 +133,31 @@ export const DEFAULT_MANIFESTS: readonly string[] = [
 
 const STAGES_FILE = fileURLToPath(new URL("../kwok/stages.yaml", import.meta.url));
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports below the kernel's ephemeral range (32768–60999 here) are never handed out as the source port of
+ * an outgoing connection. Components take theirs from this range: a component that is killed and
+ * restarted (the fault tests do that to the apiserver) must get its port back, and with a port from the
+ * ephemeral range, another process's connection — or a client retrying against the dead port, which can
+ * connect to itself on loopback — may hold it meanwhile, and the restart fails with "address in use".
+ */
+const PORT_RANGE = { from: 20_000, to: 32_000 } as const;
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
   });
+}
+
+/** A port free on 127.0.0.1 now, outside the ephemeral range (see `PORT_RANGE`). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    if (await canListen(port)) return port;
+  }
+  throw new TestEnvError(`no free port on 127.0.0.1 between ${PORT_RANGE.from} and ${PORT_RANGE.to}`);
 }
 
 function alive(pid: number | undefined): boolean {
