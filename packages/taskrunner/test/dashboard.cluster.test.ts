@@ -9,10 +9,11 @@ import { fileURLToPath } from "node:url";
 import { KubeClient } from "@minitask/client";
 import { type ControllerProcess, httpGet, startControllerProcess } from "@minitask/taskrunner/testing";
 import { freePort } from "@minitask/testenv";
-import { createTestNamespace, eventually, kubectl, testEnv } from "@minitask/testenv/testing";
+import { createTestNamespace, eventually, testEnv } from "@minitask/testenv/testing";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { taskClient, taskRunClient } from "../src/generated/minitask.myorg.dev/v1/index.ts";
+import { installCrds } from "./support/cluster.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const CHROMIUM = "/usr/bin/chromium";
@@ -72,13 +73,7 @@ describe("dashboard in headless Chromium", () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)`);
     }
-    await kubectl(["apply", "-f", join(ROOT, "crds")]);
-    await kubectl([
-      "wait",
-      "--for=condition=Established",
-      "crd/tasks.minitask.myorg.dev",
-      "crd/taskruns.minitask.myorg.dev",
-    ]);
+    await installCrds();
     client = KubeClient.load({ kubeconfig: testEnv().kubeconfig });
     ns = await createTestNamespace("dashboard");
     await taskClient(client, ns).create({

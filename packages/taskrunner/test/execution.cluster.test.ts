@@ -1,29 +1,18 @@
-// Execution on the real node (kubelet + containerd, busybox): what the steps print, their real exit
-// codes, their order, the timeout and cancel killing a running step, scripts, workingDir, env, resources
-// and params — seen in the containers' own output, through `kubectl task` and the pod log API. The
-// namespaces are annotated so their pods land on the real node; the controller watches only the test's
-// namespace. (kwok-backed behaviour — image pull failures, held pods — stays in taskrunner.cluster.test.ts.)
-import { join } from "node:path";
 import { builtinResources, KubeClient } from "@minitask/client";
-import { type ControllerProcess, startControllerProcess } from "@minitask/taskrunner/testing";
-import { createTestNamespace, eventually, kubectl, testEnv } from "@minitask/testenv/testing";
+import type { ControllerProcess } from "@minitask/taskrunner/testing";
+import { createTestNamespace, eventually, testEnv } from "@minitask/testenv/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Task, TaskRun } from "../src/contract.ts";
 import { taskClient, taskRunClient } from "../src/generated/minitask.myorg.dev/v1/index.ts";
 import type { Pod } from "../src/reconciler/corev1.ts";
-import { ROOT, runChild } from "./kubectl-task.support.ts";
+import { runChild } from "./kubectl-task.support.ts";
+import { installCrds, startReadyController } from "./support/cluster.ts";
 
 let client: KubeClient;
 let controller: ControllerProcess | undefined;
 
 beforeAll(async () => {
-  await kubectl(["apply", "-f", join(ROOT, "crds")]);
-  await kubectl([
-    "wait",
-    "--for=condition=Established",
-    "crd/tasks.minitask.myorg.dev",
-    "crd/taskruns.minitask.myorg.dev",
-  ]);
+  await installCrds();
   client = KubeClient.load({ kubeconfig: testEnv().kubeconfig });
 });
 
@@ -43,12 +32,7 @@ const pods = (ns: string) => client.resource<Pod>(builtinResources.pods).inNames
 async function realNamespace(prefix: string, task: Task): Promise<string> {
   const ns = await createTestNamespace(prefix, { node: "real" });
   await taskClient(client, ns).create(task);
-  controller = await startControllerProcess(testEnv().kubeconfig, ["--namespace", ns, "--log-level=info"]);
-  const c = controller;
-  await eventually("controller readiness", async () => {
-    const res = await fetch(`http://127.0.0.1:${c.healthPort}/readyz`).catch(() => undefined);
-    return res?.status === 200 ? true : undefined;
-  });
+  controller = await startReadyController(["--namespace", ns, "--log-level=info"]);
   return ns;
 }
 

@@ -7,24 +7,19 @@ import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { KubeClient } from "@minitask/client";
-import { type ControllerProcess, startControllerProcess } from "@minitask/taskrunner/testing";
+import type { ControllerProcess } from "@minitask/taskrunner/testing";
 import { createTestNamespace, eventually, kubectl, testEnv } from "@minitask/testenv/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify } from "yaml";
 import type { Task, TaskRun } from "../src/contract.ts";
 import { taskClient, taskRunClient } from "../src/generated/minitask.myorg.dev/v1/index.ts";
-import { BIN, type CliResult, NODE_DIR, ROOT, runChild } from "./kubectl-task.support.ts";
+import { BIN, type CliResult, NODE_DIR, runChild } from "./kubectl-task.support.ts";
+import { installCrds, startReadyController } from "./support/cluster.ts";
 
 let client: KubeClient;
 
 beforeAll(async () => {
-  await kubectl(["apply", "-f", join(ROOT, "crds")]);
-  await kubectl([
-    "wait",
-    "--for=condition=Established",
-    "crd/tasks.minitask.myorg.dev",
-    "crd/taskruns.minitask.myorg.dev",
-  ]);
+  await installCrds();
   client = KubeClient.load({ kubeconfig: testEnv().kubeconfig });
 });
 
@@ -357,12 +352,7 @@ describe("with the controller running", () => {
   /** A namespace with the hello task and a controller watching only that namespace. */
   async function withController(prefix: string): Promise<string> {
     const ns = await namespaceWithTasks(prefix, hello);
-    controller = await startControllerProcess(testEnv().kubeconfig, ["--namespace", ns, "--log-level=info"]);
-    const c = controller;
-    await eventually("controller readiness", async () => {
-      const res = await fetch(`http://127.0.0.1:${c.healthPort}/readyz`).catch(() => undefined);
-      return res?.status === 200 ? true : undefined;
-    });
+    controller = await startReadyController(["--namespace", ns, "--log-level=info"]);
     return ns;
   }
 

@@ -10,6 +10,7 @@ import { createTestNamespace, eventually, kubectl, testEnv } from "@minitask/tes
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { Task, TaskRun } from "../src/contract.ts";
+import { installCrds } from "./support/cluster.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const TR = { group: "minitask.myorg.dev", version: "v1", resource: "taskruns", kind: "TaskRun", namespaced: true };
@@ -26,13 +27,7 @@ function tempDir(prefix: string): string {
 }
 
 beforeAll(async () => {
-  await kubectl(["apply", "-f", join(ROOT, "crds")]);
-  await kubectl([
-    "wait",
-    "--for=condition=Established",
-    "crd/tasks.minitask.myorg.dev",
-    "crd/taskruns.minitask.myorg.dev",
-  ]);
+  await installCrds();
   client = KubeClient.load({ kubeconfig: testEnv().kubeconfig });
 });
 

@@ -1,18 +1,12 @@
-// Step pods' security defaults (pod.ts: no token, RuntimeDefault seccomp, no privilege escalation, no
-// capabilities) seen where they matter: inside the step's own process on the real node, and in Pod
-// Security admission of namespaces labelled `baseline` and `restricted`. The Task API has no
-// securityContext field, so a `restricted` namespace rejects every step pod for one reason only
-// (runAsNonRoot); the last test shows the exact two fields a Task would have to add to run there.
-import { join } from "node:path";
 import { builtinResources, KubeClient } from "@minitask/client";
-import { type ControllerProcess, startControllerProcess } from "@minitask/taskrunner/testing";
+import type { ControllerProcess } from "@minitask/taskrunner/testing";
 import { createTestNamespace, eventually, kubectl, testEnv } from "@minitask/testenv/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Task, TaskRun } from "../src/contract.ts";
 import { taskClient, taskRunClient } from "../src/generated/minitask.myorg.dev/v1/index.ts";
 import type { Pod } from "../src/reconciler/corev1.ts";
 import { buildPod } from "../src/reconciler/pod.ts";
-import { ROOT } from "./kubectl-task.support.ts";
+import { installCrds, startReadyController } from "./support/cluster.ts";
 
 const B = "busybox:1.36";
 const TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
@@ -25,13 +19,7 @@ let client: KubeClient;
 let controller: ControllerProcess | undefined;
 
 beforeAll(async () => {
-  await kubectl(["apply", "-f", join(ROOT, "crds")]);
-  await kubectl([
-    "wait",
-    "--for=condition=Established",
-    "crd/tasks.minitask.myorg.dev",
-    "crd/taskruns.minitask.myorg.dev",
-  ]);
+  await installCrds();
   client = KubeClient.load({ kubeconfig: testEnv().kubeconfig });
 });
 
@@ -79,12 +67,7 @@ async function podSecurityNamespace(level: "baseline" | "restricted"): Promise<s
 }
 
 async function runController(ns: string): Promise<void> {
-  controller = await startControllerProcess(testEnv().kubeconfig, ["--namespace", ns, "--log-level=info"]);
-  const c = controller;
-  await eventually("controller readiness", async () => {
-    const res = await fetch(`http://127.0.0.1:${c.healthPort}/readyz`).catch(() => undefined);
-    return res?.status === 200 ? true : undefined;
-  });
+  controller = await startReadyController(["--namespace", ns, "--log-level=info"]);
 }
 
 async function runToEnd(ns: string): Promise<TaskRun> {

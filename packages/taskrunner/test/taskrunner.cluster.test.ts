@@ -1,16 +1,11 @@
-// Mini Task Runner end to end: the real minitask-controller binary against the real control plane,
-// kwok running the pods. A watch started before the first test records every TaskRun status and every
-// Pod creation, so the invariants (phases never go backwards, one pod per run) are checked on the whole
-// history, not on the final state.
-import { fileURLToPath } from "node:url";
 import { builtinResources, isNotFound, KubeClient } from "@minitask/client";
 import { type ControllerProcess, startControllerProcess } from "@minitask/taskrunner/testing";
 import { createTestNamespace, eventually, kubectl, testEnv } from "@minitask/testenv/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Task, TaskRun } from "../src/contract.ts";
 import type { Pod } from "../src/reconciler/corev1.ts";
+import { installCrds } from "./support/cluster.ts";
 
-const CRDS = fileURLToPath(new URL("../../../crds/", import.meta.url));
 const RANK: Record<string, number> = { "": 0, Pending: 1, Running: 2, Succeeded: 3, Failed: 3 };
 const TR = { group: "minitask.myorg.dev", version: "v1", resource: "taskruns", kind: "TaskRun", namespaced: true };
 const TSK = { group: "minitask.myorg.dev", version: "v1", resource: "tasks", kind: "Task", namespaced: true };
@@ -112,13 +107,7 @@ async function podGone(ns: string, name: string): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  await kubectl(["apply", "-f", CRDS]);
-  await kubectl([
-    "wait",
-    "--for=condition=Established",
-    "crd/tasks.minitask.myorg.dev",
-    "crd/taskruns.minitask.myorg.dev",
-  ]);
+  await installCrds();
   client = KubeClient.load({ kubeconfig: testEnv().kubeconfig });
   watching = watchAll();
   controller = await startControllerProcess(testEnv().kubeconfig, ["--image-pull-timeout=3s", "--workers=4"]);
