@@ -411,6 +411,16 @@ export class ControlPlane {
   }
 
   /** Runs the node's `ctr` against its containerd in the `k8s.io` namespace; resolves with stdout. */
+  /** Whether containerd's CRI plugin (what the kubelet talks to) is loaded and ok. */
+  async #criServing(): Promise<boolean> {
+    try {
+      const plugins = await this.ctr(["plugins", "ls"]);
+      return /^io\.containerd\.grpc\.v1\s+cri\s+.*\sok\s*$/m.test(plugins);
+    } catch {
+      return false;
+    }
+  }
+
   async ctr(args: readonly string[]): Promise<string> {
     const n = this.#realNode();
     try {
@@ -639,7 +649,9 @@ export class ControlPlane {
       case "registry":
         return (await fetchText(`http://127.0.0.1:${p.registry}/v2/`)).status === 200;
       case "containerd":
-        return socketAccepts(this.#realNode().containerdSocket);
+        // The socket accepts before the CRI plugin is serving; a kubelet started in between exits
+        // ("unknown service runtime.v1.RuntimeService"). Ready = the CRI plugin reports ok.
+        return (await socketAccepts(this.#realNode().containerdSocket)) && (await this.#criServing());
       case "kubelet":
         return (await fetchText(`http://127.0.0.1:${p.kubeletHealthz}/healthz`)).status === 200;
     }
