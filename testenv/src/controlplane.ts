@@ -16,8 +16,8 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { connect, createServer } from "node:net";
-import { join } from "node:path";
+import { connect } from "node:net";
+import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -26,6 +26,7 @@ import { ensureBinaries, TestEnvError } from "./build.ts";
 import { makePki, type Pki } from "./certs.ts";
 import { fetchText, loadIdentity, type TlsIdentity } from "./http.ts";
 import { ensureNodeArtifacts } from "./node-build.ts";
+import { freePort, releasePorts } from "./ports.ts";
 import {
   cleanupRealNode,
   makeCgroupRoot,
@@ -132,33 +133,6 @@ export const DEFAULT_MANIFESTS: readonly string[] = [
 ];
 
 const STAGES_FILE = fileURLToPath(new URL("../kwok/stages.yaml", import.meta.url));
-
-/**
- * Ports below the kernel's ephemeral range (32768–60999 here) are never handed out as the source port of
- * an outgoing connection. Components take theirs from this range: a component that is killed and
- * restarted (the fault tests do that to the apiserver) must get its port back, and with a port from the
- * ephemeral range, another process's connection — or a client retrying against the dead port, which can
- * connect to itself on loopback — may hold it meanwhile, and the restart fails with "address in use".
- */
-const PORT_RANGE = { from: 20_000, to: 32_000 } as const;
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once("error", () => resolve(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-  });
-}
-
-/** A port free on 127.0.0.1 now, outside the ephemeral range (see `PORT_RANGE`). */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
-    if (await canListen(port)) return port;
-  }
-  throw new TestEnvError(`no free port on 127.0.0.1 between ${PORT_RANGE.from} and ${PORT_RANGE.to}`);
-}
 
 function alive(pid: number | undefined): boolean {
   if (!pid) return false;
@@ -267,11 +241,12 @@ export class ControlPlane {
     }
     const bins = await ensureBinaries({ log });
     const artifacts = kind === "kwok" ? undefined : await ensureNodeArtifacts({ log });
-    const dir = opts.stateDir;
+    // Absolute: it also names the owner of the ports claimed below.
+    const dir = resolve(opts.stateDir);
     mkdirSync(join(dir, "logs"), { recursive: true });
     const pki = makePki(join(dir, "pki"));
     const [etcdPort, peerPort, apiPort, kcmPort, schedPort, kwokPort] = await Promise.all(
-      Array.from({ length: 6 }, () => freePort()),
+      Array.from({ length: 6 }, () => freePort(dir)),
     );
     const server = `https://127.0.0.1:${apiPort}`;
     const etcdEndpoint = `http://127.0.0.1:${etcdPort}`;
@@ -304,7 +279,11 @@ export class ControlPlane {
     let realNode: RealNodeState | undefined;
     const nodePorts: Record<string, number> = {};
     if (kind !== "kwok") {
-      const [registryPort, kubeletPort, kubeletHealthzPort] = await Promise.all([freePort(), freePort(), freePort()]);
+      const [registryPort, kubeletPort, kubeletHealthzPort] = await Promise.all([
+        freePort(dir),
+        freePort(dir),
+        freePort(dir),
+      ]);
       const prepared = prepareRealNode({
         stateDir: dir,
         pki,
@@ -704,7 +683,10 @@ export class ControlPlane {
       unregisterRealNode(this.state.stateDir);
       left = await cleanupRealNode(this.#scope(n), n.binaries);
     }
-    if (!opts.keepState) rmSync(this.state.stateDir, { recursive: true, force: true });
+    if (!opts.keepState) {
+      rmSync(this.state.stateDir, { recursive: true, force: true });
+      releasePorts(resolve(this.state.stateDir));
+    }
     return left;
   }
 

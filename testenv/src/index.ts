@@ -10,7 +10,6 @@ export {
   type ControlPlaneComponent,
   componentsFor,
   DEFAULT_MANIFESTS,
-  freePort,
   NODE_COMPONENTS,
   type NodeComponent,
   type StartOptions,
@@ -24,6 +23,7 @@ export {
   type NodeArtifacts,
   nodeArtifactPaths,
 } from "./node-build.ts";
+export { freePort, releasePorts } from "./ports.ts";
 export {
   liveRealNodes,
   type NodeKind,

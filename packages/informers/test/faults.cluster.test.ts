@@ -71,6 +71,9 @@ async function restartApiserver(): Promise<void> {
 class ControlledLW<T extends KubeObject> implements ListerWatcher<T> {
   readonly inner: ListerWatcher<T>;
   afterFirstPage: (() => Promise<void>) | undefined;
+  /** Rejects with the hook's error if it fails (an apiserver that did not come back); else never settles. */
+  readonly hookFailed: Promise<never>;
+  #fail: (err: unknown) => void = () => {};
   readonly watchRVs: (string | undefined)[] = [];
   readonly listRVs: (string | undefined)[] = [];
   #gate: Promise<void> | undefined;
@@ -80,6 +83,10 @@ class ControlledLW<T extends KubeObject> implements ListerWatcher<T> {
   constructor(inner: ResourceClient<T>) {
     // Lists are decoded as they stream in, as informers made by newSharedIndexInformer do.
     this.inner = new StreamingListerWatcher(client, inner);
+    this.hookFailed = new Promise<never>((_, reject) => {
+      this.#fail = reject;
+    });
+    this.hookFailed.catch(() => {});
   }
 
   async list(options: ListOptions): Promise<KubeList<T>> {
@@ -88,7 +95,10 @@ class ControlledLW<T extends KubeObject> implements ListerWatcher<T> {
     if (options.continue === undefined && page.metadata.continue && this.afterFirstPage) {
       const hook = this.afterFirstPage;
       this.afterFirstPage = undefined;
-      await hook();
+      await hook().catch((err: unknown) => {
+        this.#fail(err);
+        throw err;
+      });
     }
     return page;
   }
@@ -157,7 +167,8 @@ describe("informer faults (private control plane)", () => {
     });
     const stop = run(informer);
     try {
-      expect(await informer.waitForCacheSync()).toBe(true);
+      // A restart that fails fails the test with its reason (the apiserver's log), not a timeout.
+      expect(await Promise.race([informer.waitForCacheSync(), lw.hookFailed])).toBe(true);
       expect(informer.counters().fullListsAfterExpiredContinue).toBe(1);
       const expired = errors.find((e) => e.phase === "list" && isGone(e.error));
       expect(expired).toBeDefined();
