@@ -150,4 +150,18 @@ export const builtinResources = {
     kind: "CustomResourceDefinition",
     namespaced: false,
   },
+  tokenReviews: {
+    group: "authentication.k8s.io",
+    version: "v1",
+    resource: "tokenreviews",
+    kind: "TokenReview",
+    namespaced: false,
+  },
+  subjectAccessReviews: {
+    group: "authorization.k8s.io",
+    version: "v1",
+    resource: "subjectaccessreviews",
+    kind: "SubjectAccessReview",
+    namespaced: false,
+  },
 } as const satisfies Record<string, ResourceDescriptor>;

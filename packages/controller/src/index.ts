@@ -5,6 +5,7 @@
 
 // The Manager and the builder.
 export { Manager, type ManagerOptions, type Runnable, type LeaderElectionConfig } from "./manager.ts";
+export type { SecureMetricsOptions } from "./manager.ts";
 export { LeaderElectionLostError } from "./manager.ts";
 export { controllerFor, ControllerBuilder, type BuilderControllerOptions, type WatchOptions } from "./builder.ts";
 export { objectKey } from "./builder.ts";
@@ -33,6 +34,9 @@ export { EventRecorder, type EventRecorderOptions, type EventType, type EventV1 
 export { createRuntimeMetrics, type RuntimeMetrics, type RuntimeMetricsOptions, informerObserver } from "./metrics.ts";
 export type { ControllerMetrics, InformerMetrics, ReconcileResultLabel } from "./metrics.ts";
 export { EndpointServer, type EndpointsOptions, type HealthCheck, parseBindAddress } from "./server.ts";
+export { RequestAuthorizer, type RequestAuthorizerOptions, apiserverReviews } from "./metrics-auth.ts";
+export type { AccessReviews, AccessDecision, UserInfo } from "./metrics-auth.ts";
+export { readServingCertificate, selfSignedCertificate, type ServingCertificate } from "./serving-cert.ts";
 
 // Logging (the toolkit's one logger shape, from @minitask/informers) and shutdown signals.
 export { type Logger, type LogFn, type LogFields, silentLogger } from "./logging.ts";

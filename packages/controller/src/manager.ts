@@ -16,7 +16,9 @@ import { EventRecorder } from "./events.ts";
 import { defaultIdentity, LeaderElector } from "./leaderelection.ts";
 import { type Logger, silentLogger } from "./logging.ts";
 import { createRuntimeMetrics, informerObserver, type RuntimeMetrics } from "./metrics.ts";
-import { EndpointServer, type HealthCheck, parseBindAddress } from "./server.ts";
+import { apiserverReviews, RequestAuthorizer, type RequestAuthorizerOptions } from "./metrics-auth.ts";
+import { EndpointServer, type EndpointsOptions, type HealthCheck, parseBindAddress } from "./server.ts";
+import { readServingCertificate, selfSignedCertificate } from "./serving-cert.ts";
 
 /** Something the Manager runs: a controller, a server, a periodic job. */
 export interface Runnable {
@@ -71,6 +73,21 @@ export interface ManagerOptions {
   readonly healthProbeBindAddress?: string | undefined;
   /** Extra read-only JSON routes on the metrics server (debug views). */
   readonly debugRoutes?: Readonly<Record<string, () => unknown>>;
+  /**
+   * Serve /metrics (and the debug routes) over HTTPS to callers the apiserver authenticates and authorizes,
+   * as controller-runtime's `SecureServing` with `WithAuthenticationAndAuthorization`. Off by default.
+   */
+  readonly metricsSecure?: boolean | SecureMetricsOptions;
+}
+
+/** How the secure metrics server gets its certificate and checks callers. */
+export interface SecureMetricsOptions {
+  /** A folder with `tls.crt` and `tls.key`. Default: a self-signed certificate made at start-up. */
+  readonly certDir?: string | undefined;
+  /** Check callers through TokenReview + SubjectAccessReview (verb `get` on the path). Default true. */
+  readonly authorize?: boolean;
+  /** Cache lifetimes of the reviews (defaults: 1 min for accepted, 10 s for refused). */
+  readonly reviewCache?: RequestAuthorizerOptions;
 }
 
 /** Thrown by {@link Manager.start} when the leader lost its Lease: exit so that a fresh process campaigns again. */
@@ -191,7 +208,9 @@ export class Manager {
     const registry = this.metrics.registry;
     const jsonRoutes = this.#o.debugRoutes;
     const health = { readyChecks: this.#readyChecks, liveChecks: this.#liveChecks };
-    if (metricsAddr && healthAddr && metricsAddr.port === healthAddr.port && metricsAddr.port !== 0) {
+    const shared = metricsAddr && healthAddr && metricsAddr.port === healthAddr.port && metricsAddr.port !== 0;
+    const secure = metricsAddr ? await this.#secureServing(Boolean(shared)) : {};
+    if (shared) {
       const s = new EndpointServer({ registry, ...health, ...(jsonRoutes ? { jsonRoutes } : {}) });
       this.#servers.push(s);
       const port = await s.listen(metricsAddr.host, metricsAddr.port);
@@ -199,7 +218,7 @@ export class Manager {
       return this.#ports;
     }
     if (metricsAddr) {
-      const s = new EndpointServer({ registry, health: false, ...(jsonRoutes ? { jsonRoutes } : {}) });
+      const s = new EndpointServer({ registry, health: false, ...(jsonRoutes ? { jsonRoutes } : {}), ...secure });
       this.#servers.push(s);
       this.#ports = { ...this.#ports, metrics: await s.listen(metricsAddr.host, metricsAddr.port) };
     }
@@ -209,6 +228,20 @@ export class Manager {
       this.#ports = { ...this.#ports, health: await s.listen(healthAddr.host, healthAddr.port) };
     }
     return this.#ports;
+  }
+
+  /** The certificate and the guard of a secure metrics server (nothing when plain). */
+  async #secureServing(sharedWithProbes: boolean): Promise<Pick<EndpointsOptions, "tls" | "guard">> {
+    const o = this.#o.metricsSecure;
+    if (!o) return {};
+    if (sharedWithProbes) {
+      throw new Error("secure metrics need their own address: the health probes stay plain HTTP for the kubelet");
+    }
+    const opts: SecureMetricsOptions = o === true ? {} : o;
+    const tls = opts.certDir ? readServingCertificate(opts.certDir) : await selfSignedCertificate();
+    if (opts.authorize === false) return { tls };
+    const authorizer = new RequestAuthorizer(apiserverReviews(this.client), opts.reviewCache);
+    return { tls, guard: (authorization, path, verb) => authorizer.check(authorization, path, verb) };
   }
 
   /**

@@ -105,6 +105,8 @@ export const Reasons = {
   PodFailed: "PodFailed",
   ImagePullFailed: "ImagePullFailed",
   ImagePullBackOff: "ImagePullBackOff",
+  /** A step's container cannot be made: its image runs as root in a namespace that forbids it. */
+  StepRunsAsRoot: "StepRunsAsRoot",
 } as const;
 /** One of {@link Reasons}. */
 export type Reason = (typeof Reasons)[keyof typeof Reasons];

@@ -1,6 +1,7 @@
 // @minitask/taskrunner/testing — runs the real minitask-controller binary as a child process, for
 // cluster tests, the benchmarks and the fault suite.
 import { type ChildProcess, spawn } from "node:child_process";
+import { request } from "node:https";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
@@ -97,4 +98,23 @@ export async function startControllerProcess(
 export async function httpGet(port: number, path: string): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
   return { status: res.status, body: await res.text() };
+}
+
+/**
+ * GET `https://127.0.0.1:<port><path>`, trusting any certificate (a `--metrics-secure` controller's is
+ * self-signed), with `token` as the bearer token when given.
+ */
+export function httpsGet(port: number, path: string, token?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = token ? { authorization: `Bearer ${token}` } : {};
+    const req = request({ host: "127.0.0.1", port, path, headers, rejectUnauthorized: false }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { httpsGet } from "@minitask/taskrunner/testing";
 import {
   createTestNamespace,
   eventually,
@@ -334,6 +335,33 @@ describe("minitask-controller deployed in the cluster (real node)", () => {
         expect(typeof l.msg).toBe("string");
       }
       expect(lines.some((l) => l.msg === "acquired leadership")).toBe(pod === leaders[0]);
+    }
+  });
+
+  it("serves /metrics over HTTPS with its self-signed certificate, to minitask-metrics-reader only", async () => {
+    const [pod] = await controllerPods();
+    if (!pod) throw new Error("no controller pod");
+    // hostNetwork: the pod's free loopback port is the node's, and it logs which one it took.
+    const serving = (await podLog(pod.metadata.name)).find((l) => l.msg === "serving metrics and health probes");
+    const port = Number(serving?.metricsPort);
+    expect(port).toBeGreaterThan(0);
+    await kubectl(["create", "serviceaccount", "scraper", "-n", ns]);
+    const binding = `${ns}-scraper`;
+    await kubectl([
+      "create",
+      "clusterrolebinding",
+      binding,
+      "--clusterrole=minitask-metrics-reader",
+      `--serviceaccount=${ns}:scraper`,
+    ]);
+    try {
+      expect((await httpsGet(port, "/metrics")).status).toBe(401);
+      const token = (await kubectl(["create", "token", "scraper", "-n", ns])).trim();
+      const scraped = await httpsGet(port, "/metrics", token);
+      expect(scraped.status).toBe(200);
+      expect(scraped.body).toContain("controller_runtime_reconcile_total");
+    } finally {
+      await kubectl(["delete", "clusterrolebinding", binding, "--ignore-not-found"]);
     }
   });
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isForbidden, KubeClient } from "@minitask/client";
-import { type ControllerProcess, httpGet, startControllerProcess } from "@minitask/taskrunner/testing";
+import { type ControllerProcess, httpGet, httpsGet, startControllerProcess } from "@minitask/taskrunner/testing";
 import { createTestNamespace, eventually, kubectl, testEnv } from "@minitask/testenv/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -47,6 +47,32 @@ async function ready(p: ControllerProcess): Promise<void> {
   await eventually("readiness", async () =>
     (await httpGet(p.healthPort, "/readyz")).status === 200 ? true : undefined,
   );
+}
+
+/** A token of the ServiceAccount `name` (an hour). */
+async function serviceAccountToken(name: string, namespace: string): Promise<string> {
+  return (await kubectl(["create", "token", name, "-n", namespace, "--duration=1h"])).trim();
+}
+
+/** A kubeconfig that authenticates as the ServiceAccount `name` only. */
+async function serviceAccountKubeconfig(name: string, namespace: string): Promise<string> {
+  const token = await serviceAccountToken(name, namespace);
+  const admin = JSON.parse(await kubectl(["config", "view", "--raw", "-o", "json"])) as {
+    clusters: { cluster: unknown }[];
+  };
+  const kubeconfig = join(tempDir("sa-kubeconfig-"), "kubeconfig");
+  writeFileSync(
+    kubeconfig,
+    stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "c", cluster: admin.clusters[0]?.cluster }],
+      users: [{ name: "sa", user: { token } }],
+      contexts: [{ name: "sa", context: { cluster: "c", user: "sa", namespace } }],
+      "current-context": "sa",
+    }),
+  );
+  return kubeconfig;
 }
 
 async function helloTask(ns: string): Promise<void> {
@@ -190,26 +216,7 @@ describe("operating minitask-controller", () => {
   it("runs with the deploy/ ServiceAccount's token only: a TaskRun completes, anything else is Forbidden", async () => {
     for (const f of ["namespace.yaml", "serviceaccount.yaml", "rbac.yaml"])
       await kubectl(["apply", "-f", join(ROOT, "deploy", f)]);
-    const token = (
-      await kubectl(["create", "token", "minitask-controller", "-n", "minitask-system", "--duration=1h"])
-    ).trim();
-    const admin = JSON.parse(await kubectl(["config", "view", "--raw", "-o", "json"])) as {
-      clusters: { cluster: { server: string; "certificate-authority-data": string } }[];
-    };
-    const cluster = admin.clusters[0]?.cluster;
-    const dir = tempDir("sa-kubeconfig-");
-    const kubeconfig = join(dir, "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "c", cluster }],
-        users: [{ name: "sa", user: { token } }],
-        contexts: [{ name: "sa", context: { cluster: "c", user: "sa", namespace: "minitask-system" } }],
-        "current-context": "sa",
-      }),
-    );
+    const kubeconfig = await serviceAccountKubeconfig("minitask-controller", "minitask-system");
     const ns = await createTestNamespace("ops-rbac");
     await helloTask(ns);
     const p = await start(["--leader-elect", "--leader-election-namespace=minitask-system"], kubeconfig);
@@ -233,25 +240,43 @@ describe("operating minitask-controller", () => {
     expect(await p.stop("SIGTERM")).toBe(0);
   });
 
+  it("serves /metrics over HTTPS to minitask-metrics-reader only: 401 without a token, 403 without the role", async () => {
+    for (const f of ["namespace.yaml", "serviceaccount.yaml", "rbac.yaml"])
+      await kubectl(["apply", "-f", join(ROOT, "deploy", f)]);
+    // With the deploy/ RBAC only: the controller's ServiceAccount may create the reviews it needs.
+    const kubeconfig = await serviceAccountKubeconfig("minitask-controller", "minitask-system");
+    const ns = await createTestNamespace("ops-metrics");
+    for (const sa of ["scraper", "stranger"]) await kubectl(["create", "serviceaccount", sa, "-n", ns]);
+    await kubectl([
+      "create",
+      "clusterrolebinding",
+      `${ns}-scraper`,
+      "--clusterrole=minitask-metrics-reader",
+      `--serviceaccount=${ns}:scraper`,
+    ]);
+    try {
+      const p = await start(["--metrics-secure"], kubeconfig);
+      await ready(p);
+      const anonymous = await httpsGet(p.metricsPort, "/metrics");
+      expect(anonymous.status).toBe(401);
+      expect((await httpsGet(p.metricsPort, "/metrics", "not-a-token")).status).toBe(401);
+      const stranger = await httpsGet(p.metricsPort, "/metrics", await serviceAccountToken("stranger", ns));
+      expect(stranger.status).toBe(403);
+      expect(stranger.body).toContain(`system:serviceaccount:${ns}:stranger" may not get /metrics`);
+      const scraper = await httpsGet(p.metricsPort, "/metrics", await serviceAccountToken("scraper", ns));
+      expect(scraper.status).toBe(200);
+      expect(scraper.body).toContain("workqueue_depth");
+      // The probes stay plain HTTP, unauthenticated, for the kubelet.
+      expect((await httpGet(p.healthPort, "/healthz")).status).toBe(200);
+      expect(await p.stop("SIGTERM")).toBe(0);
+    } finally {
+      await kubectl(["delete", "clusterrolebinding", `${ns}-scraper`, "--ignore-not-found"]);
+    }
+  });
+
   it("refuses to start with one clear line when RBAC denies what it needs", async () => {
     await kubectl(["create", "serviceaccount", "powerless", "-n", "minitask-system"]).catch(() => "");
-    const token = (await kubectl(["create", "token", "powerless", "-n", "minitask-system"])).trim();
-    const admin = JSON.parse(await kubectl(["config", "view", "--raw", "-o", "json"])) as {
-      clusters: { cluster: unknown }[];
-    };
-    const dir = tempDir("sa-kubeconfig-");
-    const kubeconfig = join(dir, "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "c", cluster: admin.clusters[0]?.cluster }],
-        users: [{ name: "u", user: { token } }],
-        contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
-        "current-context": "x",
-      }),
-    );
+    const kubeconfig = await serviceAccountKubeconfig("powerless", "minitask-system");
     const p = await start([], kubeconfig);
     expect(await p.exited).toBe(5);
     const lines = p

@@ -101,6 +101,12 @@ const terminated = (exitCode: number) => ({
 });
 const running = { running: { startedAt: "2026-12-01T10:00:01Z" } };
 const pullBackOff = { waiting: { reason: "ImagePullBackOff", message: "Back-off pulling image" } };
+const runsAsRoot = {
+  waiting: {
+    reason: "CreateContainerConfigError",
+    message: 'container has runAsNonRoot and image will run as root (pod: "r-pod_ns(1)", container: step-a)',
+  },
+};
 
 interface Row {
   readonly name: string;
@@ -228,6 +234,21 @@ const rows: readonly Row[] = [
     expect: { type: "update", requeueAfterMs: 90_000, status: { phase: "Pending", reason: "ImagePullBackOff" } },
   },
   {
+    name: "a step's image runs as root where runAsNonRoot is required: stop the pod, StepRunsAsRoot at once",
+    view: { run: run(), pod: pod({ init: [{ name: "step-a", state: runsAsRoot }] }), now: T0 + 5_000 },
+    expect: {
+      type: "finish",
+      pod: "stop",
+      status: {
+        phase: "Failed",
+        reason: "StepRunsAsRoot",
+        message: expect.stringContaining(
+          'step "a" cannot start: container has runAsNonRoot and image will run as root',
+        ),
+      },
+    },
+  },
+  {
     name: "a step failed: finish Failed (StepFailed), the pod is kept for its logs",
     view: { run: run(), pod: pod({ phase: "Failed", init: [{ name: "step-a", state: terminated(3) }] }) },
     expect: { type: "finish", pod: "keep", status: { phase: "Failed", reason: "StepFailed" } },
@@ -281,6 +302,17 @@ describe("planActive: the decision table", () => {
     expect(d.pod.metadata?.annotations).not.toHaveProperty("kubectl.kubernetes.io/last-applied-configuration");
     expect(d.pod.spec?.activeDeadlineSeconds).toBe(600);
     expect(d.pod.spec?.initContainers?.[0]?.name).toBe("step-a");
+  });
+
+  it("asks for a non-root user only in a namespace that enforces Pod Security restricted", () => {
+    for (const restrictedNamespace of [false, true]) {
+      const d = decide({ run: run(), task, restrictedNamespace });
+      if (d.type !== "createPod") throw new Error(`expected createPod, got ${d.type}`);
+      expect(d.pod.spec?.securityContext).toEqual({
+        seccompProfile: { type: "RuntimeDefault" },
+        ...(restrictedNamespace ? { runAsNonRoot: true } : {}),
+      });
+    }
   });
 
   it("decides the same after the pod it asked for exists: create → progress", () => {

@@ -1,14 +1,19 @@
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { builtinResources, KubeClient } from "@minitask/client";
 import type { ControllerProcess } from "@minitask/taskrunner/testing";
-import { createTestNamespace, eventually, kubectl, testEnv } from "@minitask/testenv/testing";
+import { buildImage, nodeArtifactPaths } from "@minitask/testenv";
+import { createTestNamespace, eventually, importNodeImage, kubectl, testEnv } from "@minitask/testenv/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Task, TaskRun } from "../src/contract.ts";
 import { taskClient, taskRunClient } from "../src/generated/minitask.myorg.dev/v1/index.ts";
 import type { Pod } from "../src/reconciler/corev1.ts";
-import { buildPod } from "../src/reconciler/pod.ts";
-import { installCrds, startReadyController } from "./support/cluster.ts";
+import { enforcePodSecurity, installCrds, startReadyController } from "./support/cluster.ts";
 
 const B = "busybox:1.36";
+/** busybox in an image whose USER is 65532 (built and imported by the last test). */
+const NONROOT = "example.test/minitask/nonroot:1";
 const TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 /** What a step sees of its own privileges. */
 const PROBE =
@@ -44,25 +49,10 @@ const STEPS = [
 ];
 
 /** A real-node namespace enforcing Pod Security `level` (once admission sees the label), with the Task. */
-async function podSecurityNamespace(level: "baseline" | "restricted"): Promise<string> {
+async function podSecurityNamespace(level: "baseline" | "restricted", steps = STEPS): Promise<string> {
   const ns = await createTestNamespace(`psa-${level}`, { node: "real" });
-  await kubectl(["label", "namespace", ns, `pod-security.kubernetes.io/enforce=${level}`]);
-  // Admission reads namespaces from a cache: wait until a privileged pod is refused.
-  const privileged = {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name: "privileged", namespace: ns },
-    spec: { containers: [{ name: "c", image: B, securityContext: { privileged: true } }] },
-  };
-  await eventually(`Pod Security ${level} in force in ${ns}`, async () => {
-    try {
-      await kubectl(["create", "--dry-run=server", "-f", "-"], JSON.stringify(privileged));
-      return undefined;
-    } catch (err) {
-      return String((err as { stderr?: string }).stderr).includes("violates PodSecurity") ? true : undefined;
-    }
-  });
-  await taskClient(client, ns).create(task(STEPS));
+  await enforcePodSecurity(ns, level);
+  await taskClient(client, ns).create(task(steps));
   return ns;
 }
 
@@ -119,48 +109,57 @@ describe("step pods' security defaults", () => {
     }
   });
 
-  it("a `restricted` namespace refuses the pod for runAsNonRoot alone: the run fails with PodCreationFailed saying so", async () => {
+  it("a `restricted` namespace: the pod is admitted asking for runAsNonRoot, and busybox (root) fails StepRunsAsRoot at once", async () => {
     const ns = await podSecurityNamespace("restricted");
     await runController(ns);
     const tr = await runToEnd(ns);
-    expect(tr.status?.phase).toBe("Failed");
-    expect(tr.status?.reason).toBe("PodCreationFailed");
-    const message = tr.status?.message ?? "";
-    expect(message).toContain('violates PodSecurity "restricted:latest": runAsNonRoot != true');
-    expect(message).toContain('"step-first", "step-second" must set securityContext.runAsNonRoot=true');
-    // Every other check of the profile passes.
-    for (const other of ["allowPrivilegeEscalation", "capabilities", "seccompProfile", "runAsUser", "volume"]) {
-      expect(message).not.toContain(other);
-    }
+    expect(tr.status?.phase, JSON.stringify(tr.status)).toBe("Failed");
+    // Admitted: every check of the profile passes; the kubelet refuses to start a root image.
+    expect(tr.status?.reason).toBe("StepRunsAsRoot");
+    expect(tr.status?.message).toContain(
+      'step "first" cannot start: container has runAsNonRoot and image will run as root',
+    );
+    expect(tr.status?.message).toContain("use an image whose USER is a non-root numeric uid");
+    const pod = await client
+      .resource<Pod>(builtinResources.pods)
+      .inNamespace(ns)
+      .get(tr.status?.podName ?? "");
+    expect(pod.spec?.securityContext?.runAsNonRoot).toBe(true);
   });
 
-  it("what a Task would have to add for `restricted`: runAsNonRoot and a non-root runAsUser (busybox runs as root)", async () => {
-    const ns = await podSecurityNamespace("restricted");
-    const run: TaskRun = {
-      apiVersion: "minitask.myorg.dev/v1",
-      kind: "TaskRun",
-      metadata: { name: "by-hand", namespace: ns, uid: "00000000-0000-0000-0000-000000000000" },
-      spec: { taskRef: "probe" },
-    };
-    const pod = buildPod(run, task(STEPS));
-    // No owner (the garbage collector would delete a pod whose owner does not exist).
-    pod.metadata = { ...pod.metadata, ownerReferences: [] };
-    const pods = client.resource<Pod>(builtinResources.pods).inNamespace(ns);
-    const asIs = await kubectl(["create", "--dry-run=server", "-f", "-"], JSON.stringify(pod)).catch(
-      (err: { stderr?: string }) => err.stderr ?? "",
-    );
-    expect(asIs).toContain("runAsNonRoot != true");
-    if (pod.spec) pod.spec.securityContext = { ...pod.spec.securityContext, runAsNonRoot: true, runAsUser: 65534 };
-    await pods.create(pod);
-    const done = await eventually(
-      "the hand-made pod to finish",
-      async () => {
-        const p = await pods.get(pod.metadata?.name ?? "");
-        return p.status?.phase === "Succeeded" || p.status?.phase === "Failed" ? p : undefined;
-      },
-      90_000,
-    );
-    expect(done.status?.phase).toBe("Succeeded");
-    expect(await probed(ns, pod.metadata?.name ?? "", "step-second")).toMatchObject({ uid: "65534", token: "no" });
+  it("an image whose USER is not root runs in a `restricted` namespace with no change to the Task", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "minitask-nonroot-"));
+    try {
+      const shell = join(dir, "shell");
+      mkdirSync(join(shell, "bin"), { recursive: true });
+      copyFileSync(nodeArtifactPaths().busybox, join(shell, "bin", "busybox"));
+      chmodSync(join(shell, "bin", "busybox"), 0o755);
+      for (const a of ["sh", "grep", "id"]) symlinkSync("busybox", join(shell, "bin", a));
+      const tarball = join(dir, "nonroot.tar");
+      await buildImage({
+        out: tarball,
+        tags: [NONROOT],
+        layers: [{ dir: shell }],
+        config: { Env: ["PATH=/bin"], User: "65532:65532" },
+      });
+      expect(await importNodeImage(tarball)).toEqual([NONROOT]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const ns = await podSecurityNamespace("restricted", [
+      { name: "first", image: NONROOT, script: PROBE },
+      { name: "second", image: NONROOT, script: PROBE },
+    ]);
+    await runController(ns);
+    const tr = await runToEnd(ns);
+    expect(tr.status?.phase, JSON.stringify(tr.status)).toBe("Succeeded");
+    for (const step of ["step-first", "step-second"]) {
+      expect(await probed(ns, tr.status?.podName ?? "", step), step).toMatchObject({
+        CapEff: "0000000000000000",
+        NoNewPrivs: "1",
+        uid: "65532",
+        token: "no",
+      });
+    }
   });
 });

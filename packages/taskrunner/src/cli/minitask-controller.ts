@@ -47,6 +47,8 @@ interface Flags {
   renewDeadline: number;
   retryPeriod: number;
   metricsBindAddress: string;
+  metricsSecure: boolean;
+  metricsCertDir?: string;
   healthProbeBindAddress: string;
   logLevel: string;
   shutdownTimeout: number;
@@ -77,6 +79,12 @@ const program = new Command("minitask-controller")
   )
   .addOption(new Option("--retry-period <d>", "leader-election retry period").argParser(duration).default(2_000, "2s"))
   .option("--metrics-bind-address <addr>", 'address of /metrics ("0" disables)', bindAddress, ":8080")
+  .option(
+    "--metrics-secure",
+    "serve /metrics over HTTPS to callers the apiserver authenticates and authorizes (get on /metrics)",
+    false,
+  )
+  .option("--metrics-cert-dir <dir>", "tls.crt and tls.key for --metrics-secure (default: self-signed at start-up)")
   .option("--health-probe-bind-address <addr>", 'address of /healthz and /readyz ("0" disables)', bindAddress, ":8081")
   .option("--log-level <level>", "trace, debug, info, warn, error, fatal or silent", logLevel, "info")
   .addOption(
@@ -144,6 +152,8 @@ async function main(): Promise<number> {
         renewDeadlineMs: f.renewDeadline,
         retryPeriodMs: f.retryPeriod,
         metricsBindAddress: f.metricsBindAddress,
+        metricsSecure: f.metricsSecure,
+        metricsCertDir: f.metricsCertDir,
         healthProbeBindAddress: f.healthProbeBindAddress,
         shutdownTimeoutMs: f.shutdownTimeout,
         reconcileTimeoutMs: f.reconcileTimeout,

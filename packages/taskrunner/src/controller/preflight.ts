@@ -25,10 +25,12 @@ export interface Permission {
   readonly group: string;
   readonly resource: string;
   readonly subresource?: string;
+  /** Cluster-scoped: asked without a namespace. */
+  readonly cluster?: boolean;
 }
 
 /** Everything the TaskRun controller does to the API. Keep deploy/rbac.yaml in step with this list. */
-export function requiredPermissions(leaderElection: boolean): Permission[] {
+export function requiredPermissions(opts: { leaderElection: boolean; metricsSecure?: boolean }): Permission[] {
   const g = "minitask.myorg.dev";
   const perms: Permission[] = [
     ...["get", "list", "watch", "update", "patch", "delete"].map((verb) => ({ verb, group: g, resource: "taskruns" })),
@@ -36,16 +38,24 @@ export function requiredPermissions(leaderElection: boolean): Permission[] {
     ...["get", "list", "watch"].map((verb) => ({ verb, group: g, resource: "tasks" })),
     ...["get", "list", "watch", "create", "patch", "delete"].map((verb) => ({ verb, group: "", resource: "pods" })),
     ...["create", "patch"].map((verb) => ({ verb, group: "events.k8s.io", resource: "events" })),
+    // Which namespaces enforce Pod Security `restricted`.
+    ...["get", "list", "watch"].map((verb) => ({ verb, group: "", resource: "namespaces", cluster: true })),
   ];
-  if (leaderElection) {
+  if (opts.leaderElection) {
     for (const verb of ["get", "create", "update"])
       perms.push({ verb, group: "coordination.k8s.io", resource: "leases" });
+  }
+  if (opts.metricsSecure) {
+    // Who is asking for /metrics, and may they.
+    perms.push({ verb: "create", group: "authentication.k8s.io", resource: "tokenreviews", cluster: true });
+    perms.push({ verb: "create", group: "authorization.k8s.io", resource: "subjectaccessreviews", cluster: true });
   }
   return perms;
 }
 
 function describePermission(p: Permission, namespace: string | undefined): string {
   const res = `${p.resource}${p.subresource ? `/${p.subresource}` : ""}${p.group ? `.${p.group}` : ""}`;
+  if (p.cluster) return `${p.verb} ${res}`;
   return `${p.verb} ${res} ${namespace ? `in namespace ${namespace}` : "in all namespaces"}`;
 }
 
@@ -56,7 +66,12 @@ interface AccessReview {
 /** Runs the checks in order; throws PreflightError with an actionable one-line message. */
 export async function preflight(
   client: KubeClient,
-  opts: { namespace?: string | undefined; leaderElectionNamespace?: string | undefined; leaderElection: boolean },
+  opts: {
+    namespace?: string | undefined;
+    leaderElectionNamespace?: string | undefined;
+    leaderElection: boolean;
+    metricsSecure?: boolean;
+  },
 ): Promise<void> {
   const server = client.transport.server;
   try {
@@ -93,8 +108,8 @@ export async function preflight(
     }
     throw err;
   }
-  for (const p of requiredPermissions(opts.leaderElection)) {
-    const ns = p.resource === "leases" ? opts.leaderElectionNamespace : opts.namespace;
+  for (const p of requiredPermissions(opts)) {
+    const ns = p.cluster ? undefined : p.resource === "leases" ? opts.leaderElectionNamespace : opts.namespace;
     const review = await client.requestJson<AccessReview>({
       method: "POST",
       path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",

@@ -1,7 +1,7 @@
 // The composition root of minitask-controller: a Manager (clients, informers, leader election, probes,
 // metrics, ordered shutdown) and one controller built on it — TaskRuns, the Pods they own (only ours),
 // and the Tasks they name — whose reconcile is the TaskRunReconciler.
-import { builtinResources } from "@minitask/client";
+import { builtinResources, type KubeObject } from "@minitask/client";
 import {
   type Controller,
   controllerFor,
@@ -26,6 +26,9 @@ import { type Pod, trimPod } from "../reconciler/corev1.ts";
 import { TaskRunReconciler } from "../reconciler/reconciler.ts";
 import { preflight } from "./preflight.ts";
 
+/** The namespace label Pod Security admission enforces. */
+const POD_SECURITY_ENFORCE = "pod-security.kubernetes.io/enforce";
+
 /** The TaskRun index of `namespace/taskRef`: which runs a Task wakes. */
 export const TASK_REF_INDEX = "spec.taskRef";
 
@@ -43,6 +46,10 @@ export interface ControllerConfig {
   readonly renewDeadlineMs: number;
   readonly retryPeriodMs: number;
   readonly metricsBindAddress: string;
+  /** HTTPS + TokenReview/SubjectAccessReview on /metrics (see `SecureMetricsOptions`). Default off. */
+  readonly metricsSecure?: boolean | undefined;
+  /** `tls.crt` + `tls.key` for the secure metrics server; default self-signed. */
+  readonly metricsCertDir?: string | undefined;
   readonly healthProbeBindAddress: string;
   readonly shutdownTimeoutMs: number;
   readonly reconcileTimeoutMs: number;
@@ -115,6 +122,7 @@ export async function startController(
         }
       : undefined,
     metricsBindAddress: cfg.metricsBindAddress,
+    ...(cfg.metricsSecure ? { metricsSecure: { certDir: cfg.metricsCertDir } } : {}),
     healthProbeBindAddress: cfg.healthProbeBindAddress,
     ...(debugCaches ? { debugRoutes: { "/debug/caches": () => cacheView() } } : {}),
   });
@@ -122,6 +130,7 @@ export async function startController(
     namespace: cfg.namespace,
     leaderElectionNamespace: cfg.leaderElectionNamespace,
     leaderElection: cfg.leaderElect,
+    metricsSecure: cfg.metricsSecure === true,
   });
   log.info(
     { server: String(mgr.client.transport.server), namespace: cfg.namespace ?? "(all)", identity: mgr.identity },
@@ -131,6 +140,19 @@ export async function startController(
   const taskRunInformer = newTaskRunInformer(mgr.informers);
   const taskInformer = newTaskInformer(mgr.informers);
   const podInformer = mgr.informers.forResource<Pod>(builtinResources.pods, ownPods);
+  // Which namespaces enforce Pod Security `restricted` (their step pods must ask for runAsNonRoot): names and
+  // labels only, and only the watched namespace with --namespace.
+  const namespaceInformer = mgr.informers.forResource<KubeObject>(
+    builtinResources.namespaces,
+    cfg.namespace ? { fieldSelector: `metadata.name=${cfg.namespace}` } : {},
+  );
+  namespaceInformer.setTransform((n) => ({
+    metadata: {
+      name: n.metadata?.name ?? "",
+      labels: n.metadata?.labels ?? {},
+      resourceVersion: n.metadata?.resourceVersion ?? "",
+    },
+  }));
   taskRunInformer.addIndexers({
     [TASK_REF_INDEX]: (tr) => (tr.spec?.taskRef ? [`${tr.metadata?.namespace ?? ""}/${tr.spec.taskRef}`] : []),
   });
@@ -143,6 +165,8 @@ export async function startController(
     events: mgr.eventRecorder(`${GROUP}/taskrun-controller`),
     imagePullTimeoutMs: cfg.imagePullTimeoutMs,
     ttlAfterFinishedMs: cfg.ttlAfterFinishedMs,
+    enforcesRestricted: (ns) =>
+      namespaceInformer.getIndexer().getByKey(ns)?.metadata?.labels?.[POD_SECURITY_ENFORCE] === "restricted",
   });
   const controller = controllerFor<TaskRun>(mgr, TaskRunResource)
     .owns<Pod>(builtinResources.pods, { ...ownPods, transform: trimPod })
@@ -165,7 +189,12 @@ export async function startController(
           .list()
           .map((o) => [metaNamespaceKeyFunc(o), o.metadata?.resourceVersion ?? ""]),
       );
-    return { taskruns: view(taskRunInformer), tasks: view(taskInformer), pods: view(podInformer) };
+    return {
+      taskruns: view(taskRunInformer),
+      tasks: view(taskInformer),
+      pods: view(podInformer),
+      namespaces: view(namespaceInformer),
+    };
   };
 
   const { metrics: metricsPort, health: healthPort } = await mgr.listen();

@@ -5,7 +5,7 @@
 //   active run:   InvalidTimeout · foreign pod · status names a pod the cache lacks (check) · pod gone ·
 //                 cancelled · Task missing (wait, or fail at the deadline) · deadline before the pod ·
 //                 InvalidParams · create failed permanently · create · deadline with the pod running ·
-//                 image pull stuck · pod finished · pod progressing
+//                 image pull stuck · step runs as root where it may not · pod finished · pod progressing
 //   finished run: keep · delete after the TTL · requeue at the TTL
 import type { DeepReadonly } from "@minitask/client";
 import { ANNOTATIONS_NOT_COPIED, podNameFor, type ReadonlyTask, type ReadonlyTaskRun, Reasons } from "../contract.ts";
@@ -29,6 +29,8 @@ export interface ActiveRunView {
   readonly now: number;
   /** How long a step may fail to pull its image before the run fails. */
   readonly imagePullTimeoutMs: number;
+  /** The run's namespace enforces Pod Security `restricted`: its pod must ask for a non-root user. */
+  readonly restrictedNamespace?: boolean;
 }
 
 /**
@@ -133,7 +135,11 @@ export function planActive(v: ActiveRunView): ActiveDecision {
     if (now >= deadline) return fail(Reasons.TimedOut, "the run timed out before its pod was created");
     try {
       const { labels, annotations } = propagated(run);
-      const desired = buildPod(run, task, { remainingMs: untilDeadline, annotations });
+      const desired = buildPod(run, task, {
+        remainingMs: untilDeadline,
+        annotations,
+        ...(v.restrictedNamespace ? { runAsNonRoot: true } : {}),
+      });
       desired.metadata = { ...desired.metadata, labels: { ...labels, ...desired.metadata?.labels } };
       return { type: "createPod", pod: desired };
     } catch (err) {
@@ -165,6 +171,15 @@ export function planActive(v: ActiveRunView): ActiveDecision {
     }
     const untilPullTimeout = podCreated + pullTimeout - now;
     requeueAfterMs = requeueAfterMs === undefined ? untilPullTimeout : Math.min(requeueAfterMs, untilPullTimeout);
+  }
+  if (outcome.runsAsRoot) {
+    // The kubelet would retry forever; no retry can change the image's user.
+    return fail(
+      Reasons.StepRunsAsRoot,
+      `step "${outcome.runsAsRoot.step}" cannot start: ${outcome.runsAsRoot.message}. The namespace enforces Pod Security "restricted": use an image whose USER is a non-root numeric uid`,
+      { steps: closeSteps(outcome.steps, Reasons.StepRunsAsRoot), podName },
+      stopping(pod),
+    );
   }
   const status: StatusInput = {
     phase: outcome.phase,

@@ -6,8 +6,8 @@
 // Locked down by default (docs/security.md): no service-account token unless the run names a
 // ServiceAccount, the runtime's default seccomp profile, and every step without privilege escalation and
 // without capabilities. The Task API has no securityContext field yet, so a Task cannot loosen (or tighten)
-// any of this; running as non-root is not forced (most images, busybox among them, run as root), which is
-// why a Pod Security `restricted` namespace still rejects these pods (it needs runAsNonRoot: true).
+// any of this. Running as non-root is asked for (runAsNonRoot: true) only in a namespace that enforces Pod
+// Security `restricted`, which requires it: elsewhere most images, busybox among them, run as root.
 import type { DeepReadonly } from "@minitask/client";
 import {
   ANNOTATION_TASKRUN_NAME,
@@ -77,6 +77,8 @@ export interface BuildPodOptions {
   readonly remainingMs?: number | undefined;
   /** Extra annotations on the pod (tests use kwok hooks through this). */
   readonly annotations?: Readonly<Record<string, string>>;
+  /** Require a non-root user (`runAsNonRoot: true`): the namespace enforces Pod Security `restricted`. */
+  readonly runAsNonRoot?: boolean;
 }
 
 /** Builds the pod; throws InvalidParamsError for missing/unknown params. */
@@ -118,7 +120,10 @@ export function buildPod(run: ReadonlyTaskRun, task: ReadonlyTask, opts: BuildPo
       enableServiceLinks: false,
       // Without a ServiceAccount the pod still runs as the namespace's `default` one: no token of it.
       ...(sa ? { serviceAccountName: sa } : { automountServiceAccountToken: false }),
-      securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+      securityContext: {
+        seccompProfile: { type: "RuntimeDefault" },
+        ...(opts.runAsNonRoot ? { runAsNonRoot: true } : {}),
+      },
       ...(opts.remainingMs !== undefined
         ? { activeDeadlineSeconds: Math.max(1, Math.ceil(opts.remainingMs / 1000)) }
         : {}),

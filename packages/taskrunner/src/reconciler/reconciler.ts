@@ -36,6 +36,8 @@ export interface TaskRunReconcilerOptions {
   readonly events?: EventRecorder | undefined;
   /** How long a step may fail to pull its image before the run fails. Default 2 minutes. */
   readonly imagePullTimeoutMs?: number;
+  /** Whether a namespace enforces Pod Security `restricted` (its pods then ask for runAsNonRoot). */
+  readonly enforcesRestricted?: (namespace: string) => boolean;
   /** Delete finished runs this long after they finish; undefined = keep them. */
   readonly ttlAfterFinishedMs?: number | undefined;
   readonly now?: () => number;
@@ -107,6 +109,7 @@ export class TaskRunReconciler {
       podChecked: false,
       now: this.#now(),
       imagePullTimeoutMs: this.#o.imagePullTimeoutMs ?? 120_000,
+      restrictedNamespace: this.#o.enforcesRestricted?.(ns) ?? false,
     };
     // Each pass performs one decision; reading or creating the pod leads to a second (or third) pass.
     for (;;) {

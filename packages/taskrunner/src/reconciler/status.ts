@@ -29,6 +29,8 @@ export interface PodOutcome {
   readonly finishTime?: string;
   /** The pod is stuck pulling an image (since `pullSince` = pod creation). */
   readonly imagePullError?: { step: string; message: string };
+  /** A step's image runs as root (or as a user name) though the pod asks for runAsNonRoot: it never starts. */
+  readonly runsAsRoot?: { step: string; message: string };
 }
 
 function stepFromContainer(container: string, cs: DeepReadonly<ContainerStatus> | undefined): StepStatus {
@@ -126,6 +128,11 @@ export function outcomeFromPod(pod: DeepReadonly<Pod>): PodOutcome {
   const pullError = pulling
     ? { step: pulling.name, message: pulling.message ?? pulling.reason ?? "image pull failed" }
     : undefined;
+  // The kubelet's "container has runAsNonRoot and image will run as root" (or "… has non-numeric user").
+  const asRoot = steps.find(
+    (s) => s.state === "Waiting" && s.reason === "CreateContainerConfigError" && s.message?.includes("runAsNonRoot"),
+  );
+  const runsAsRoot = asRoot ? { runsAsRoot: { step: asRoot.name, message: asRoot.message ?? "" } } : {};
   const running = steps.find((s) => s.state === "Running");
   const anyStarted = steps.some((s) => s.state !== "Waiting");
   if (anyStarted) {
@@ -136,6 +143,7 @@ export function outcomeFromPod(pod: DeepReadonly<Pod>): PodOutcome {
       steps,
       ...times,
       ...(pullError ? { imagePullError: pullError } : {}),
+      ...runsAsRoot,
     };
   }
   if (pullError) {
@@ -145,9 +153,10 @@ export function outcomeFromPod(pod: DeepReadonly<Pod>): PodOutcome {
       message: `step "${pullError.step}": ${pullError.message}`,
       steps,
       imagePullError: pullError,
+      ...runsAsRoot,
     };
   }
-  return { phase: "Pending", reason: Reasons.Pending, message: "waiting for the pod to start", steps };
+  return { phase: "Pending", reason: Reasons.Pending, message: "waiting for the pod to start", steps, ...runsAsRoot };
 }
 
 /** The Succeeded condition for a phase, keeping lastTransitionTime when its status does not change. */
