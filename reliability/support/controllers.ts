@@ -128,15 +128,4 @@ export class Fleet {
   }
 }
 
-/** One sample of a Prometheus text exposition, or undefined. */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  let found: number | undefined;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(name)) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const ls = Object.fromEntries([...(m[3] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => ls[k] === v)) found = (found ?? 0) + Number(m[4]);
-  }
-  return found;
-}
+export { metricValue } from "@minitask/taskrunner/testing";

@@ -14,6 +14,7 @@ import { Controller, type ControllerOptions, type ReconcileFunc, type Syncable }
 import { enqueueMapped, enqueueObject, enqueueOwner, type KeyMapper, type OwnerMatch } from "./enqueue.ts";
 import type { Manager } from "./manager.ts";
 import { filterEvents, type Predicate } from "./predicates.ts";
+import { bucketOf } from "./sharding.ts";
 
 /** Which objects of a watched resource to cache and what to do with them before they are stored. */
 export interface WatchOptions<T extends KubeObject> extends ForResourceOptions {
@@ -108,7 +109,20 @@ export class ControllerBuilder<T extends KubeObject> {
       logger: m.logger,
       metrics: m.metrics.controller,
       queueMetrics: this.#options.queueMetrics ?? m.metrics.workqueue,
+      ...(m.shards ? { shards: m.shards } : {}),
     });
+    const shards = m.shards;
+    if (shards) {
+      // The primary informer (the first watch) has every key: a bucket acquired is re-read whole.
+      const primary = informers[0] as SharedIndexInformer<KubeObject>;
+      const inBucket = (b: number) => (key: string) => bucketOf(key, shards.buckets) === b;
+      shards.addListener({
+        acquired: (b) => {
+          for (const key of primary.getStore().listKeys()) if (inBucket(b)(key)) controller.queue.add(key);
+        },
+        drained: (b) => controller.whenIdle(inBucket(b)),
+      });
+    }
     const owner: OwnerMatch = { kind: this.#primary.kind, group: this.#primary.group };
     this.#watches.forEach((w, i) => {
       const handler = filterEvents(

@@ -62,6 +62,11 @@ export interface ControllerOptions {
   readonly syncPollMs?: number;
   /** As a Manager runnable: run only on the elected leader. Default true. */
   readonly needLeaderElection?: boolean;
+  /**
+   * With sharding: asked before each reconcile whether this replica works the key's bucket; a key it does not
+   * is dropped from the queue (its owner reconciles it). See `ShardCoordinator`.
+   */
+  readonly shards?: { admit(key: string): boolean };
 }
 
 /** The error a reconcile that overran `reconcileTimeoutMs` is aborted with (its key is retried with backoff). */
@@ -94,6 +99,9 @@ export class Controller implements Runnable {
   #started = false;
   /** Keys whose reconcile overran its timeout and is still running (its `done` is deferred). */
   readonly #overrunning = new Set<string>();
+  /** Keys being reconciled (until `done`), and who waits for some of them to finish. */
+  readonly #inflight = new Set<string>();
+  #idleWaiters: { match: (key: string) => boolean; resolve: () => void }[] = [];
 
   constructor(opts: ControllerOptions) {
     const workers = opts.workers ?? 1;
@@ -113,6 +121,23 @@ export class Controller implements Runnable {
   /** Number of reconciles running now. */
   get activeReconciles(): number {
     return this.#active;
+  }
+
+  /** Resolves once no key matching `match` is being reconciled (keys admitted later are not waited for). */
+  whenIdle(match: (key: string) => boolean): Promise<void> {
+    if (![...this.#inflight].some(match)) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push({ match, resolve }));
+  }
+
+  #settled(key: string): void {
+    this.#inflight.delete(key);
+    if (this.#idleWaiters.length === 0) return;
+    const still = [...this.#inflight];
+    this.#idleWaiters = this.#idleWaiters.filter((w) => {
+      if (still.some(w.match)) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   /** Whether every cache in `waitFor` has synced. */
@@ -174,6 +199,13 @@ export class Controller implements Runnable {
   }
 
   async #process(key: string, hard: AbortSignal): Promise<void> {
+    if (this.#opts.shards && !this.#opts.shards.admit(key)) {
+      // Another replica's bucket: it reconciles this key (and re-reads all of a bucket it acquires).
+      this.queue.forget(key);
+      this.queue.done(key);
+      return;
+    }
+    this.#inflight.add(key);
     const reconcileId = randomUUID();
     const log = this.#log.child({ key, reconcileID: reconcileId });
     const timeoutMs = this.#opts.reconcileTimeoutMs ?? 0;
@@ -254,6 +286,7 @@ export class Controller implements Runnable {
         }
       }
       this.queue.done(key);
+      this.#settled(key);
     };
 
     this.#active--;

@@ -6,7 +6,7 @@
 // The Manager and the builder.
 export { Manager, type ManagerOptions, type Runnable, type LeaderElectionConfig } from "./manager.ts";
 export type { SecureMetricsOptions } from "./manager.ts";
-export { LeaderElectionLostError } from "./manager.ts";
+export { LeaderElectionLostError, type ShardingConfig } from "./manager.ts";
 export { controllerFor, ControllerBuilder, type BuilderControllerOptions, type WatchOptions } from "./builder.ts";
 export { objectKey } from "./builder.ts";
 
@@ -29,6 +29,11 @@ export type { FinalizerClient, FinalizerOptions, FinalizerOutcome } from "./fina
 export { LeaderElector, type LeaderElectionOptions, defaultIdentity } from "./leaderelection.ts";
 export { type Lease, type LeaseClient, microTime } from "./leaderelection.ts";
 export { EventRecorder, type EventRecorderOptions, type EventType, type EventV1 } from "./events.ts";
+
+// Sharding: active-active replicas over bucket Leases.
+export { ShardCoordinator, type ShardingOptions, type ShardListener, type ShardLeaseClient } from "./sharding.ts";
+export { bucketOf, planShards, shareOf, type ShardView, type ShardPlan, type ShardMetrics } from "./sharding.ts";
+export { SHARD_GROUP_LABEL, SHARD_ROLE_LABEL } from "./sharding.ts";
 
 // Metrics, probes and the endpoint server.
 export { createRuntimeMetrics, type RuntimeMetrics, type RuntimeMetricsOptions, informerObserver } from "./metrics.ts";

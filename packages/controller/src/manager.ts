@@ -19,6 +19,7 @@ import { createRuntimeMetrics, informerObserver, type RuntimeMetrics } from "./m
 import { apiserverReviews, RequestAuthorizer, type RequestAuthorizerOptions } from "./metrics-auth.ts";
 import { EndpointServer, type EndpointsOptions, type HealthCheck, parseBindAddress } from "./server.ts";
 import { readServingCertificate, selfSignedCertificate } from "./serving-cert.ts";
+import { ShardCoordinator } from "./sharding.ts";
 
 /** Something the Manager runs: a controller, a server, a periodic job. */
 export interface Runnable {
@@ -78,6 +79,25 @@ export interface ManagerOptions {
    * as controller-runtime's `SecureServing` with `WithAuthenticationAndAuthorization`. Off by default.
    */
   readonly metricsSecure?: boolean | SecureMetricsOptions;
+  /**
+   * Active-active replicas: the controllers' keys are shared among the replicas through bucket Leases (see
+   * `sharding.ts`). Instead of leader election (setting both is an error); controllers built with
+   * `controllerFor` reconcile only their replica's buckets.
+   */
+  readonly sharding?: ShardingConfig | undefined;
+}
+
+/** The shard group's Leases and timings (every replica must use the same `group` and `buckets`). */
+export interface ShardingConfig {
+  readonly group: string;
+  readonly buckets: number;
+  readonly namespace: string;
+  /** Default 15 s. */
+  readonly leaseDurationMs?: number;
+  /** Default 10 s. */
+  readonly renewDeadlineMs?: number;
+  /** Default 2 s. */
+  readonly retryPeriodMs?: number;
 }
 
 /** How the secure metrics server gets its certificate and checks callers. */
@@ -114,6 +134,8 @@ export class Manager {
   readonly metrics: RuntimeMetrics;
   readonly logger: Logger;
   readonly identity: string;
+  /** This replica's buckets, with `sharding`. */
+  readonly shards: ShardCoordinator | undefined;
   readonly #o: ManagerOptions;
   readonly #owned: KubeClient[] = [];
   readonly #runnables: Entry[] = [];
@@ -147,6 +169,21 @@ export class Manager {
       logger: this.logger.child({ component: "informers" }),
     });
     this.#liveChecks.ping = () => true;
+    if (opts.sharding && opts.leaderElection) throw new Error("sharding and leader election are exclusive: choose one");
+    this.shards = opts.sharding
+      ? new ShardCoordinator({
+          ...opts.sharding,
+          client: this.client,
+          identity: this.identity,
+          logger: this.logger.child({ component: "sharding" }),
+          metrics: this.metrics.sharding,
+        })
+      : undefined;
+    if (this.shards) {
+      const shards = this.shards;
+      this.add(shards);
+      this.#readyChecks.sharding = () => shards.isRunning() || "not running";
+    }
   }
 
   /** Adds a runnable; it starts with the Manager. Runnables are added before `start` (after it, this throws). */

@@ -5,6 +5,7 @@ import type { RequestMetric, RequestObserver, RetryEvent } from "@minitask/clien
 import type { InformerLabels, InformerObserver } from "@minitask/informers";
 import { type MetricsProvider, WORKQUEUE_METRICS } from "@minitask/workqueue";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { ShardMetrics } from "./sharding.ts";
 
 /** Reconcile outcomes, as controller-runtime labels them. */
 export type ReconcileResultLabel = "success" | "error" | "requeue" | "requeue_after";
@@ -29,6 +30,7 @@ export interface RuntimeMetrics {
   readonly restClient: RequestObserver;
   readonly informer: InformerMetrics;
   readonly leaderElection: Gauge<"name">;
+  readonly sharding: ShardMetrics;
 }
 
 /** The informers' counters as Prometheus metrics (`informer_*`), labelled by resource. */
@@ -188,7 +190,34 @@ export function createRuntimeMetrics(opts: RuntimeMetricsOptions = {}): RuntimeM
     registers: [registry],
   });
 
-  return { registry, workqueue, controller, restClient, informer, leaderElection };
+  const sharding: ShardMetrics = {
+    bucketsHeld: new Gauge({
+      name: "shard_buckets_held",
+      help: "Buckets of the shard group this replica works now.",
+      labelNames: ["group"],
+      registers: [registry],
+    }),
+    members: new Gauge({
+      name: "shard_members",
+      help: "Live replicas of the shard group, as this replica sees them.",
+      labelNames: ["group"],
+      registers: [registry],
+    }),
+    transitions: new Counter({
+      name: "shard_bucket_transitions_total",
+      help: "Buckets this replica acquired, released (handed over) or lost (renew deadline passed, or taken).",
+      labelNames: ["group", "event"],
+      registers: [registry],
+    }),
+    reconciles: new Counter({
+      name: "shard_reconciles_total",
+      help: "Keys this replica admitted for reconcile, by bucket.",
+      labelNames: ["group", "bucket"],
+      registers: [registry],
+    }),
+  };
+
+  return { registry, workqueue, controller, restClient, informer, leaderElection, sharding };
 }
 
 /** Adapts informer observations to the `informer_*` counters. */

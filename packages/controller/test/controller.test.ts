@@ -147,6 +147,40 @@ describe("Controller", () => {
     expect(text).toMatch(/controller_runtime_reconcile_errors_total\{controller="hang"\} 1/);
   });
 
+  it("with shards, reconciles only admitted keys and says when a set of keys has no reconcile in flight", async () => {
+    const seen: string[] = [];
+    const gate = deferred();
+    const c = new Controller({
+      name: "sharded",
+      workers: 2,
+      queue: fastQueue(),
+      shards: { admit: (key) => key.startsWith("mine/") },
+      reconcile: async (key) => {
+        seen.push(key);
+        if (key === "mine/slow") await gate.promise;
+      },
+    });
+    const stop = new AbortController();
+    const run = c.run(stop.signal);
+    for (const k of ["theirs/a", "mine/a", "mine/slow", "theirs/b"]) c.queue.add(k);
+    await until(() => seen.includes("mine/slow") && seen.includes("mine/a"), "the admitted keys");
+    await until(() => c.queue.len() === 0, "an empty queue");
+    let idle = false;
+    const waiting = c
+      .whenIdle((k) => k.startsWith("mine/"))
+      .then(() => {
+        idle = true;
+      });
+    await c.whenIdle((k) => k.startsWith("theirs/"));
+    await new Promise((r) => setImmediate(r));
+    expect(idle).toBe(false);
+    gate.resolve();
+    await waiting;
+    expect(seen.toSorted()).toEqual(["mine/a", "mine/slow"]);
+    stop.abort();
+    await run;
+  });
+
   it("waits for caches to sync before the first reconcile", async () => {
     let synced = false;
     let reconciledBeforeSync = false;

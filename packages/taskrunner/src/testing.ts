@@ -118,3 +118,22 @@ export function httpsGet(port: number, path: string, token?: string): Promise<{ 
     req.end();
   });
 }
+
+/** The samples of metric `name` in a Prometheus text exposition, with their labels. */
+export function metricSamples(text: string, name: string): { labels: Record<string, string>; value: number }[] {
+  const out: { labels: Record<string, string>; value: number }[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const labels = Object.fromEntries([...(m[3] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    out.push({ labels: labels as Record<string, string>, value: Number(m[4]) });
+  }
+  return out;
+}
+
+/** The sum of the samples of `name` whose labels include `labels`, or undefined when there is none. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const matching = metricSamples(text, name).filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  return matching.length ? matching.reduce((a, s) => a + s.value, 0) : undefined;
+}

@@ -417,7 +417,9 @@ describe("minitask-controller deployed in the cluster (real node)", () => {
     expect(await can("list", "secrets", "-n", SYSTEM_NS)).toBe("no");
     expect(await can("create", "deployments", "-n", ns)).toBe("no");
     expect(await can("update", "leases", "-n", "kube-system")).toBe("no");
-    expect(await can("delete", "leases", "-n", SYSTEM_NS)).toBe("no");
+    // Leases: only in its own namespace (delete: a sharded replica removes its member Lease when it stops).
+    expect(await can("delete", "leases", "-n", SYSTEM_NS)).toBe("yes");
+    expect(await can("delete", "leases", "-n", "kube-system")).toBe("no");
     expect(await can("update", "tasks.minitask.myorg.dev", "-n", ns)).toBe("no");
     // … and what it needs.
     expect(await can("create", "pods", "-n", ns)).toBe("yes");

@@ -5,7 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isForbidden, KubeClient } from "@minitask/client";
-import { type ControllerProcess, httpGet, httpsGet, startControllerProcess } from "@minitask/taskrunner/testing";
+import {
+  type ControllerProcess,
+  httpGet,
+  httpsGet,
+  metricValue,
+  startControllerProcess,
+} from "@minitask/taskrunner/testing";
 import { createTestNamespace, eventually, kubectl, testEnv } from "@minitask/testenv/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -106,17 +112,6 @@ async function runToEnd(ns: string, n = 1): Promise<string[]> {
     });
   }
   return names;
-}
-
-function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(name)) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const ls = Object.fromEntries([...(m[3] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => ls[k] === v)) return Number(m[4]);
-  }
-  return undefined;
 }
 
 describe("operating minitask-controller", () => {

@@ -6,6 +6,7 @@
 import {
   type ApiError,
   apiErrorFromStatus,
+  type KubeList,
   type KubeObject,
   type Status,
   type WatchStream,
@@ -69,6 +70,31 @@ export class MemoryResource<T extends KubeObject> {
     const stored = this.seed(obj as T);
     this.writes.push({ verb: "update", obj: stored });
     return stored;
+  }
+
+  /** Lists, with equality label selectors only (`a=b,c=d`). */
+  async list(options: { labelSelector?: string } = {}): Promise<KubeList<T>> {
+    const want = (options.labelSelector ?? "")
+      .split(",")
+      .filter(Boolean)
+      .map((r) => r.split("=") as [string, string]);
+    const items = [...this.#objects.values()].filter((o) => want.every(([k, v]) => o.metadata?.labels?.[k] === v));
+    return {
+      apiVersion: "v1",
+      kind: "List",
+      metadata: { resourceVersion: String(this.#rv) },
+      items: structuredClone(items),
+    };
+  }
+
+  /** Deletes, honouring a resourceVersion precondition (409 when it does not match). */
+  async delete(name: string, options: { preconditions?: { resourceVersion?: string } } = {}): Promise<T> {
+    const cur = this.#objects.get(name);
+    if (!cur) throw status(404, "NotFound", `${name} not found`);
+    const rv = options.preconditions?.resourceVersion;
+    if (rv !== undefined && rv !== cur.metadata?.resourceVersion) throw status(409, "Conflict", "precondition failed");
+    this.#objects.delete(name);
+    return structuredClone(cur);
   }
 
   /** A watch that never yields and ends when its signal aborts. */

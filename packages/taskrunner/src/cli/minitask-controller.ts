@@ -41,6 +41,8 @@ interface Flags {
   namespace?: string;
   workers: number;
   leaderElect: boolean;
+  sharding: boolean;
+  shardBuckets: number;
   leaderElectionNamespace: string;
   leaderElectionId: string;
   leaseDuration: number;
@@ -67,6 +69,12 @@ const program = new Command("minitask-controller")
   .option("--namespace <ns>", "watch only this namespace (default: all namespaces)")
   .option("--workers <n>", "concurrent reconciles", positiveInt, 4)
   .option("--leader-elect", "elect a leader among replicas through a Lease", false)
+  .option(
+    "--sharding",
+    "active-active: replicas share the TaskRuns through bucket Leases (instead of --leader-elect)",
+    false,
+  )
+  .option("--shard-buckets <n>", "buckets the TaskRuns hash into (fixed for a deployment)", positiveInt, 16)
   .option("--leader-election-namespace <ns>", "namespace of the leader-election Lease", "minitask-system")
   .option("--leader-election-id <name>", "name of the leader-election Lease", "minitask-controller")
   .addOption(
@@ -126,6 +134,10 @@ async function main(): Promise<number> {
   }
   const f = program.opts<Flags>();
   const log = createLogger({ level: f.logLevel, name: "minitask-controller" });
+  if (f.sharding && f.leaderElect) {
+    process.stderr.write("minitask-controller: --sharding and --leader-elect are exclusive: choose one\n");
+    return ExitCode.Usage;
+  }
   if (f.renewDeadline >= f.leaseDuration) {
     process.stderr.write("minitask-controller: --renew-deadline must be shorter than --lease-duration\n");
     return ExitCode.Usage;
@@ -146,6 +158,7 @@ async function main(): Promise<number> {
         namespace: f.namespace,
         workers: f.workers,
         leaderElect: f.leaderElect,
+        ...(f.sharding ? { shardBuckets: f.shardBuckets } : {}),
         leaderElectionNamespace: f.leaderElectionNamespace,
         leaderElectionId: f.leaderElectionId,
         leaseDurationMs: f.leaseDuration,

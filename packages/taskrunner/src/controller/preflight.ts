@@ -30,7 +30,11 @@ export interface Permission {
 }
 
 /** Everything the TaskRun controller does to the API. Keep deploy/rbac.yaml in step with this list. */
-export function requiredPermissions(opts: { leaderElection: boolean; metricsSecure?: boolean }): Permission[] {
+export function requiredPermissions(opts: {
+  leaderElection: boolean;
+  sharding?: boolean;
+  metricsSecure?: boolean;
+}): Permission[] {
   const g = "minitask.myorg.dev";
   const perms: Permission[] = [
     ...["get", "list", "watch", "update", "patch", "delete"].map((verb) => ({ verb, group: g, resource: "taskruns" })),
@@ -43,6 +47,11 @@ export function requiredPermissions(opts: { leaderElection: boolean; metricsSecu
   ];
   if (opts.leaderElection) {
     for (const verb of ["get", "create", "update"])
+      perms.push({ verb, group: "coordination.k8s.io", resource: "leases" });
+  }
+  if (opts.sharding) {
+    // Bucket and member Leases: listed each round, taken and renewed, a member's deleted when it stops.
+    for (const verb of ["list", "create", "update", "delete"])
       perms.push({ verb, group: "coordination.k8s.io", resource: "leases" });
   }
   if (opts.metricsSecure) {
@@ -70,6 +79,7 @@ export async function preflight(
     namespace?: string | undefined;
     leaderElectionNamespace?: string | undefined;
     leaderElection: boolean;
+    sharding?: boolean;
     metricsSecure?: boolean;
   },
 ): Promise<void> {

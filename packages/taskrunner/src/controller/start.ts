@@ -40,6 +40,11 @@ export interface ControllerConfig {
   readonly namespace?: string | undefined;
   readonly workers: number;
   readonly leaderElect: boolean;
+  /**
+   * Active-active with this many buckets (`--sharding --shard-buckets N`): the bucket and member Leases live in
+   * `leaderElectionNamespace`, named after `leaderElectionId`, with the leader-election timings.
+   */
+  readonly shardBuckets?: number | undefined;
   readonly leaderElectionNamespace: string;
   readonly leaderElectionId: string;
   readonly leaseDurationMs: number;
@@ -121,6 +126,16 @@ export async function startController(
           retryPeriodMs: cfg.retryPeriodMs,
         }
       : undefined,
+    sharding: cfg.shardBuckets
+      ? {
+          group: cfg.leaderElectionId,
+          buckets: cfg.shardBuckets,
+          namespace: cfg.leaderElectionNamespace,
+          leaseDurationMs: cfg.leaseDurationMs,
+          renewDeadlineMs: cfg.renewDeadlineMs,
+          retryPeriodMs: cfg.retryPeriodMs,
+        }
+      : undefined,
     metricsBindAddress: cfg.metricsBindAddress,
     ...(cfg.metricsSecure ? { metricsSecure: { certDir: cfg.metricsCertDir } } : {}),
     healthProbeBindAddress: cfg.healthProbeBindAddress,
@@ -130,6 +145,7 @@ export async function startController(
     namespace: cfg.namespace,
     leaderElectionNamespace: cfg.leaderElectionNamespace,
     leaderElection: cfg.leaderElect,
+    sharding: cfg.shardBuckets !== undefined,
     metricsSecure: cfg.metricsSecure === true,
   });
   log.info(
