@@ -11,15 +11,23 @@
 import { realpathSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { CodegenError } from "./errors.ts";
 import { findBiome, formatWithBiome } from "./format.ts";
-import { type GenerateResult, generate } from "./generate.ts";
+import { type GenerateResult, generate, IMPORT_EXTENSIONS, type ImportExtension } from "./generate.ts";
 import { displayPath, expandInputs, type InputDocument, readManifestFile } from "./load.ts";
 import { apply, plan } from "./write.ts";
 
 export const DEFAULT_INPUT = "crds";
 export const DEFAULT_OUT = "packages/taskrunner/src/generated";
+/** Extension of generated relative imports: what a standard `NodeNext` project needs. */
+export const DEFAULT_IMPORT_EXTENSION: ImportExtension = "js";
+/**
+ * This repository's own generation (`npm run codegen` with no inputs and no `--out`: `crds/` →
+ * `packages/taskrunner/src/generated`) keeps `.ts` imports: the repository runs its TypeScript directly
+ * and compiles with `rewriteRelativeImportExtensions`.
+ */
+export const REPOSITORY_IMPORT_EXTENSION: ImportExtension = "ts";
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -41,6 +49,7 @@ interface Options {
   context?: string;
   quiet?: boolean;
   format: boolean;
+  importExtension?: ImportExtension;
 }
 
 /** Runs the CLI; resolves with the exit code. */
@@ -53,16 +62,27 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .option("--from-cluster <names...>", "read these CustomResourceDefinitions from the cluster (raw JSON)")
     .option("--kubeconfig <path>", "kubeconfig for --from-cluster")
     .option("--context <name>", "kubeconfig context for --from-cluster")
+    .addOption(
+      new Option(
+        "--import-extension <ext>",
+        `extension of generated relative imports (default: ${DEFAULT_IMPORT_EXTENSION}; ` +
+          `${REPOSITORY_IMPORT_EXTENSION} for this repository's own generation, without inputs and --out)`,
+      ).choices(IMPORT_EXTENSIONS),
+    )
     .option("--no-format", "do not format the output with the repository's Biome")
     .option("-q, --quiet", "print nothing but errors and --check findings")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   let inputs: string[];
   let opts: Options;
+  let defaultExtension: ImportExtension;
   try {
     program.parse(argv, { from: "user" });
     inputs = program.args;
     opts = program.opts<Options>();
+    const out = displayPath(isAbsolute(opts.out) ? opts.out : resolve(io.cwd, opts.out), io.cwd);
+    const repository = inputs.length === 0 && opts.fromCluster === undefined && out === DEFAULT_OUT;
+    defaultExtension = repository ? REPOSITORY_IMPORT_EXTENSION : DEFAULT_IMPORT_EXTENSION;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     throw err;
@@ -80,7 +100,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     if (opts.fromCluster !== undefined) {
       docs.push(...(await readFromCluster(opts.fromCluster, opts)));
     }
-    const result = generate(docs, { command: headerCommand(inputs, opts, io.cwd) });
+    const command = headerCommand(inputs, opts, io.cwd, defaultExtension);
+    const importExtension = opts.importExtension ?? defaultExtension;
+    const result = generate(docs, { command, importExtension });
     if (result.crds === 0) {
       io.stderr("error: no CustomResourceDefinitions in the inputs\n");
       return 2;
@@ -101,7 +123,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
       for (const f of p.added) io.stderr(`  missing  ${f}\n`);
       for (const f of p.changed) io.stderr(`  changed  ${f}\n`);
       for (const f of p.deleted) io.stderr(`  stale    ${f}\n`);
-      io.stderr(`Run \`${headerCommand(inputs, opts, io.cwd)}\` to regenerate.\n`);
+      io.stderr(`Run \`${command}\` to regenerate.\n`);
       return 1;
     }
     await apply(outDir, files, p);
@@ -137,12 +159,19 @@ function summary(
 }
 
 /** The command shown in headers: `npm run codegen`, plus the arguments that shape the output. */
-function headerCommand(inputs: readonly string[], opts: Options, cwd: string): string {
+function headerCommand(
+  inputs: readonly string[],
+  opts: Options,
+  cwd: string,
+  defaultExtension: ImportExtension,
+): string {
   const args: string[] = [];
   for (const i of inputs) args.push(displayPath(isAbsolute(i) ? i : resolve(cwd, i), cwd));
   if (opts.fromCluster !== undefined) args.push("--from-cluster", ...opts.fromCluster);
   const out = displayPath(isAbsolute(opts.out) ? opts.out : resolve(cwd, opts.out), cwd);
   if (out !== DEFAULT_OUT) args.push("--out", out);
+  const ext = opts.importExtension;
+  if (ext !== undefined && ext !== defaultExtension) args.push("--import-extension", ext);
   return args.length === 0 ? "npm run codegen" : `npm run codegen -- ${args.join(" ")}`;
 }
 

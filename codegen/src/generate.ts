@@ -25,9 +25,21 @@ import {
 } from "./render.ts";
 import { code, SchemaConverter } from "./schema.ts";
 
+/**
+ * The extension written on generated relative imports: `js` (`./task.js`, what `module`/`moduleResolution`
+ * `NodeNext` projects need, and what `tsc` emits), `ts` (`./task.ts`, for projects that run TypeScript
+ * directly and compile with `allowImportingTsExtensions` or `rewriteRelativeImportExtensions`), or `none`
+ * (`./task`, for `moduleResolution: "bundler"`).
+ */
+export type ImportExtension = "js" | "ts" | "none";
+
+export const IMPORT_EXTENSIONS: readonly ImportExtension[] = ["js", "ts", "none"];
+
 export interface GenerateOptions {
   /** The command shown in file headers ("Regenerate with …"); default `npm run codegen`. */
   readonly command?: string;
+  /** Extension of generated relative imports; default `js`. */
+  readonly importExtension?: ImportExtension;
 }
 
 export interface GeneratedFile {
@@ -83,6 +95,13 @@ function header(sources: readonly string[], command: string): string {
 /** Generates every file for the given manifests. Throws `CodegenError` for input it cannot generate. */
 export function generate(docs: readonly InputDocument[], options: GenerateOptions = {}): GenerateResult {
   const command = options.command ?? "npm run codegen";
+  const importExtension = options.importExtension ?? "js";
+  if (!IMPORT_EXTENSIONS.includes(importExtension)) {
+    throw new TypeError(
+      `importExtension must be one of ${IMPORT_EXTENSIONS.join(", ")}, not ${String(importExtension)}`,
+    );
+  }
+  const st = style(command, importExtension);
   const crds = docs.map(readCrd);
   const byName = new Map<string, Crd>();
   for (const crd of crds) {
@@ -125,7 +144,7 @@ export function generate(docs: readonly InputDocument[], options: GenerateOption
   for (const key of [...groups.keys()].sort(compareStrings)) {
     const g = groups.get(key)!;
     g.entries.sort((a, b) => compareStrings(a.crd.kind, b.crd.kind));
-    files.push(...generateGroupVersion(g.group, g.version, g.entries, command));
+    files.push(...generateGroupVersion(g.group, g.version, g.entries, st));
     for (const { crd, version } of g.entries) {
       kinds.push({
         group: g.group,
@@ -205,7 +224,7 @@ function generateGroupVersion(
   group: string,
   version: string,
   entries: readonly { crd: Crd; version: CrdVersion }[],
-  command: string,
+  st: Style,
 ): GeneratedFile[] {
   const registry = new NameRegistry([...GLOBAL_TYPE_NAMES]);
   const fileBases = new Map<string, string>();
@@ -260,11 +279,11 @@ function generateGroupVersion(
   const dir = `${group}/${version}`;
   const files: GeneratedFile[] = [];
   for (const out of outputs) {
-    files.push({ path: `${dir}/${out.fileBase}.ts`, content: modelFile(out, group, version, kindNames, command) });
-    files.push({ path: `${dir}/${out.fileBase}.client.ts`, content: clientFile(out, kindNames, command) });
-    files.push({ path: `${dir}/${out.fileBase}.informer.ts`, content: informerFile(out, kindNames, command) });
+    files.push({ path: `${dir}/${out.fileBase}.ts`, content: modelFile(out, group, version, kindNames, st) });
+    files.push({ path: `${dir}/${out.fileBase}.client.ts`, content: clientFile(out, kindNames, st) });
+    files.push({ path: `${dir}/${out.fileBase}.informer.ts`, content: informerFile(out, kindNames, st) });
   }
-  files.push({ path: `${dir}/index.ts`, content: indexFile(outputs, kindNames, command) });
+  files.push({ path: `${dir}/index.ts`, content: indexFile(outputs, kindNames, st) });
   return files;
 }
 
@@ -312,24 +331,46 @@ class Imports {
   }
 }
 
-const MODULES: Record<ModuleId, string> = {
-  client: "@minitask/client",
-  informers: "@minitask/informers",
-  meta: "../../meta.ts",
-  runtime: "../../runtime.ts",
-};
+/** How one generation writes its files: the header's command and the extension of relative imports. */
+interface Style {
+  readonly command: string;
+  /** `.js`, `.ts` or `` */
+  readonly ext: string;
+  readonly modules: Record<ModuleId, string>;
+}
 
-function assemble(sources: readonly string[], command: string, imports: Imports, body: string): string {
+function style(command: string, importExtension: ImportExtension): Style {
+  const ext = importExtension === "none" ? "" : `.${importExtension}`;
+  return {
+    command,
+    ext,
+    modules: {
+      client: "@minitask/client",
+      informers: "@minitask/informers",
+      meta: `../../meta${ext}`,
+      runtime: `../../runtime${ext}`,
+    },
+  };
+}
+
+function assemble(sources: readonly string[], st: Style, imports: Imports, body: string): string {
   const imp = imports.render();
-  return `${header(sources, command)}\n${imp}${imp === "" ? "" : "\n"}${body}`;
+  return `${header(sources, st.command)}\n${imp}${imp === "" ? "" : "\n"}${body}`;
 }
 
+/**
+ * A constant object with an explicit literal type (so `isolatedDeclarations` needs no inference), checked
+ * against `satisfies` when given.
+ */
 function constObject(name: string, doc: string, fields: [string, string | boolean][], satisfies?: string): string {
-  const lines = fields.map(([k, v]) => `  ${k}: ${typeof v === "string" ? JSON.stringify(v) : String(v)},\n`);
-  return `${renderDoc([doc])}export const ${name} = {\n${lines.join("")}} as const${satisfies ? ` satisfies ${satisfies}` : ""};\n`;
+  const value = (v: string | boolean) => (typeof v === "string" ? JSON.stringify(v) : String(v));
+  const type = fields.map(([k, v]) => `  readonly ${k}: ${value(v)};\n`).join("");
+  const lines = fields.map(([k, v]) => `  ${k}: ${value(v)},\n`).join("");
+  return `${renderDoc([doc])}export const ${name}: {\n${type}} = {\n${lines}} as const${satisfies ? ` satisfies ${satisfies}` : ""};\n`;
 }
 
-function modelFile(out: KindOutput, group: string, version: string, kindNames: Set<string>, command: string): string {
+function modelFile(out: KindOutput, group: string, version: string, kindNames: Set<string>, st: Style): string {
+  const MODULES = st.modules;
   const { crd } = out;
   const K = crd.kind;
   const imports = new Imports((n) => kindNames.has(n));
@@ -381,16 +422,17 @@ function modelFile(out: KindOutput, group: string, version: string, kindNames: S
   body += functionHead("export function", `is${K}`, ["obj: unknown"], `obj is ${K}`);
   body += `  return ${imports.use(MODULES.runtime, "hasTypeMeta", false)}(obj, ${K}ApiVersion, ${K}Kind);\n}\n`;
   for (const d of out.decls) body += `\n${renderDecl(d, resolve)}`;
-  return assemble([crd.input.source], command, imports, body);
+  return assemble([crd.input.source], st, imports, body);
 }
 
-function clientFile(out: KindOutput, kindNames: Set<string>, command: string): string {
+function clientFile(out: KindOutput, kindNames: Set<string>, st: Style): string {
+  const MODULES = st.modules;
   const { crd, version: v } = out;
   const K = crd.kind;
   const lower = camelCase(K);
   const imports = new Imports((n) => kindNames.has(n));
-  imports.use(`./${out.fileBase}.ts`, K);
-  imports.use(`./${out.fileBase}.ts`, `${K}Resource`, false);
+  imports.use(`./${out.fileBase}${st.ext}`, K);
+  imports.use(`./${out.fileBase}${st.ext}`, `${K}Resource`, false);
   const ext = [`${imports.use(MODULES.runtime, "ResourceVerbs")}<${K}>`];
   if (v.statusSubresource) ext.push(`${imports.use(MODULES.runtime, "StatusVerbs")}<${K}>`);
   if (v.scaleSubresource) ext.push(imports.use(MODULES.runtime, "ScaleVerbs"));
@@ -433,16 +475,17 @@ function clientFile(out: KindOutput, kindNames: Set<string>, command: string): s
   } else {
     body += `  return client.resource<${K}>(${K}Resource${nsArg});\n}\n`;
   }
-  return assemble([crd.input.source], command, imports, body);
+  return assemble([crd.input.source], st, imports, body);
 }
 
-function informerFile(out: KindOutput, kindNames: Set<string>, command: string): string {
+function informerFile(out: KindOutput, kindNames: Set<string>, st: Style): string {
+  const MODULES = st.modules;
   const { crd } = out;
   const K = crd.kind;
   const lower = camelCase(K);
   const imports = new Imports((n) => kindNames.has(n));
-  imports.use(`./${out.fileBase}.ts`, K);
-  imports.use(`./${out.fileBase}.ts`, `${K}Resource`, false);
+  imports.use(`./${out.fileBase}${st.ext}`, K);
+  imports.use(`./${out.fileBase}${st.ext}`, `${K}Resource`, false);
   const lister = imports.use(MODULES.informers, "Lister");
   const informer = imports.use(MODULES.informers, "SharedIndexInformer");
   const factory = imports.use(MODULES.informers, "SharedInformerFactory");
@@ -476,10 +519,11 @@ function informerFile(out: KindOutput, kindNames: Set<string>, command: string):
   body += renderDoc([`A lister over the cache of \`informer\`.`]);
   body += functionHead("export function", `${lower}Lister`, [`informer: ${K}Informer`], `${K}Lister`);
   body += `  return ${newLister}(informer.getIndexer());\n}\n`;
-  return assemble([crd.input.source], command, imports, body);
+  return assemble([crd.input.source], st, imports, body);
 }
 
-function indexFile(outputs: readonly KindOutput[], kindNames: Set<string>, command: string): string {
+function indexFile(outputs: readonly KindOutput[], kindNames: Set<string>, st: Style): string {
+  const MODULES = st.modules;
   const sources = [...new Set(outputs.map((o) => o.crd.input.source))].sort(compareStrings);
   const lines: string[] = [];
   const meta = META_TYPES.filter((n) => !kindNames.has(n)).map((name) => ({ name, typeOnly: true }));
@@ -487,10 +531,10 @@ function indexFile(outputs: readonly KindOutput[], kindNames: Set<string>, comma
   if (meta.length > 0) lines.push(renderImport("export", MODULES.meta, meta));
   if (runtime.length > 0) lines.push(renderImport("export", MODULES.runtime, runtime));
   const locals = outputs.flatMap((o) => [
-    `./${o.fileBase}.client.ts`,
-    `./${o.fileBase}.informer.ts`,
-    `./${o.fileBase}.ts`,
+    `./${o.fileBase}.client${st.ext}`,
+    `./${o.fileBase}.informer${st.ext}`,
+    `./${o.fileBase}${st.ext}`,
   ]);
   for (const l of locals.sort(compareSources)) lines.push(`export * from ${JSON.stringify(l)};\n`);
-  return `${header(sources, command)}\n${lines.join("")}`;
+  return `${header(sources, st.command)}\n${lines.join("")}`;
 }

@@ -117,6 +117,59 @@ describe("generating", () => {
   });
 });
 
+describe("--import-extension", () => {
+  const relativeImports = (text: string) => [...text.matchAll(/from "(\.[^"]*)"/g)].map((m) => m[1]);
+
+  it("writes .js on relative imports by default, .ts or none when asked, and names a non-default in headers", async () => {
+    const kinds = (out: string) => readFile(join(out, "codegen-test.minitask.dev/v1/index.ts"), "utf8");
+    const client = (out: string) => readFile(join(out, "codegen-test.minitask.dev/v1/gadget.client.ts"), "utf8");
+    const byDefault = join(dir, "js");
+    expect((await runCli([fixture("roundtrip.yaml"), "--out", byDefault])).code).toBe(0);
+    expect(relativeImports(await kinds(byDefault))).toEqual([
+      "../../meta.js",
+      "../../runtime.js",
+      "./gadget.client.js",
+      "./gadget.informer.js",
+      "./gadget.js",
+    ]);
+    expect(relativeImports(await client(byDefault))).toEqual(["../../runtime.js", "./gadget.js"]);
+    expect(await client(byDefault)).not.toContain("--import-extension");
+
+    const ts = join(dir, "ts");
+    expect((await runCli([fixture("roundtrip.yaml"), "--out", ts, "--import-extension", "ts"])).code).toBe(0);
+    expect(relativeImports(await client(ts))).toEqual(["../../runtime.ts", "./gadget.ts"]);
+    expect((await client(ts)).split("\n")[1]).toMatch(/--out .*\/ts --import-extension ts`\.$/);
+
+    const none = join(dir, "none");
+    expect((await runCli([fixture("roundtrip.yaml"), "--out", none, "--import-extension", "none"])).code).toBe(0);
+    expect(relativeImports(await kinds(none))).toEqual([
+      "../../meta",
+      "../../runtime",
+      "./gadget",
+      "./gadget.client",
+      "./gadget.informer",
+    ]);
+  });
+
+  it("rejects other values", async () => {
+    const r = await runCli([fixture("roundtrip.yaml"), "--out", join(dir, "x"), "--import-extension", "mjs"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--import-extension <ext>' argument 'mjs' is invalid\. Allowed choices are js, ts, none/);
+  });
+
+  it("keeps .ts for this repository's own generation (no inputs, default --out)", async () => {
+    const index = await readFile(
+      join(repoRoot, "packages/taskrunner/src/generated/minitask.myorg.dev/v1/index.ts"),
+      "utf8",
+    );
+    expect(relativeImports(index).every((s) => s?.endsWith(".ts"))).toBe(true);
+    expect(index.split("\n")[1]).toBe("// Regenerate with `npm run codegen`.");
+    const check = await runCli(["--check", "--quiet"]);
+    expect(check.err).toBe("");
+    expect(check.code).toBe(0);
+  });
+});
+
 describe("--check", () => {
   it("passes when up to date, and fails listing missing, changed and stale files without writing anything", async () => {
     const out = join(dir, "out");

@@ -175,10 +175,10 @@ describe("schema constructs", () => {
     const status = iface(widget, "WidgetStatus");
     expect(prop(status, "conditions").line).toBe("  conditions?: Condition[];");
     expect(prop(status, "legacyConditions").line).toBe("  legacyConditions?: WidgetStatusLegacyCondition[];");
-    expect(widget).toContain('import type { Condition, EmbeddedObject, EmbeddedResource } from "../../meta.ts";');
+    expect(widget).toContain('import type { Condition, EmbeddedObject, EmbeddedResource } from "../../meta.js";');
     // A kind named Condition keeps its name; the shared type is imported under another.
     const kind = readText(join(goldenDir, "collisions", gv, "v1/condition.ts"));
-    expect(kind).toContain('import type { Condition as Condition_ } from "../../meta.ts";');
+    expect(kind).toContain('import type { Condition as Condition_ } from "../../meta.js";');
     expect(kind).toContain("  conditions?: Condition_[];");
     expect(kind).toContain("export interface Condition {");
   });
@@ -205,10 +205,16 @@ describe("schema constructs", () => {
     expect(widget).toContain('export const WidgetApiVersion = "fixtures.codegen.minitask.dev/v1";');
     expect(widget).toContain('export const WidgetKind = "Widget";');
     expect(widget).toContain('export const WidgetPlural = "widgets";');
+    // Explicit literal types (isolatedDeclarations needs no inference), checked against the client's types.
     expect(widget).toContain(
-      'export const WidgetGVK = {\n  group: "fixtures.codegen.minitask.dev",\n  version: "v1",\n  kind: "Widget",\n} as const;',
+      "export const WidgetGVK: {\n" +
+        '  readonly group: "fixtures.codegen.minitask.dev";\n  readonly version: "v1";\n  readonly kind: "Widget";\n' +
+        '} = {\n  group: "fixtures.codegen.minitask.dev",\n  version: "v1",\n  kind: "Widget",\n} as const;',
     );
+    expect(widget).toContain("  readonly namespaced: false;\n} = {");
     expect(widget).toContain("  namespaced: false,\n} as const satisfies ResourceDescriptor;");
+    expect(widget).toContain('  readonly resource: "widgets";\n} = {');
+    expect(widget).toContain('  resource: "widgets",\n} as const satisfies GroupVersionResource;');
     expect(gizmoV1).toContain("  namespaced: true,\n} as const satisfies ResourceDescriptor;");
   });
 

@@ -2,8 +2,8 @@
 // Regenerate with `npm run codegen -- codegen/test/fixtures/collisions.yaml --out codegen/test/golden/collisions`.
 
 import type { KubeClient } from "@minitask/client";
-import type { ResourceVerbs } from "../../runtime.ts";
-import { type Condition, ConditionResource } from "./condition.ts";
+import type { ResourceVerbs } from "../../runtime.js";
+import { type Condition, ConditionResource } from "./condition.js";
 
 /**
  * Typed client of {@link Condition} (`conditions.fixtures.codegen.minitask.dev/v1`, namespaced): get, list, watch, create, update, patch, apply, delete, deleteCollection; no status subresource.

@@ -9,7 +9,7 @@ import {
   type SharedIndexInformer,
   type SharedInformerFactory,
 } from "@minitask/informers";
-import { type Condition, ConditionResource } from "./condition.ts";
+import { type Condition, ConditionResource } from "./condition.js";
 
 /** Reads {@link Condition} objects from an informer's cache (deeply read-only), in all namespaces or one. */
 export type ConditionLister = Lister<Condition>;

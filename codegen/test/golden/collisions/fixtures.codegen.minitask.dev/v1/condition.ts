@@ -2,8 +2,8 @@
 // Regenerate with `npm run codegen -- codegen/test/fixtures/collisions.yaml --out codegen/test/golden/collisions`.
 
 import type { DeepReadonly, GroupVersionResource, KubeList, ObjectMeta, ResourceDescriptor } from "@minitask/client";
-import type { Condition as Condition_ } from "../../meta.ts";
-import { hasTypeMeta } from "../../runtime.ts";
+import type { Condition as Condition_ } from "../../meta.js";
+import { hasTypeMeta } from "../../runtime.js";
 
 /** API version of {@link Condition} objects. */
 export const ConditionApiVersion = "fixtures.codegen.minitask.dev/v1";
@@ -12,19 +12,33 @@ export const ConditionKind = "Condition";
 /** Plural resource name of {@link Condition} objects (`conditions.fixtures.codegen.minitask.dev`). */
 export const ConditionPlural = "conditions";
 /** Group, version and kind of {@link Condition}. */
-export const ConditionGVK = {
+export const ConditionGVK: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly kind: "Condition";
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   kind: "Condition",
 } as const;
 /** Group, version and resource of {@link Condition}. */
-export const ConditionGVR = {
+export const ConditionGVR: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly resource: "conditions";
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   resource: "conditions",
 } as const satisfies GroupVersionResource;
 /** What clients and informers need to know about {@link Condition} (namespaced). */
-export const ConditionResource = {
+export const ConditionResource: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly resource: "conditions";
+  readonly kind: "Condition";
+  readonly namespaced: true;
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   resource: "conditions",

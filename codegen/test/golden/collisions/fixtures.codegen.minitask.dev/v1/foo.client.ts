@@ -2,8 +2,8 @@
 // Regenerate with `npm run codegen -- codegen/test/fixtures/collisions.yaml --out codegen/test/golden/collisions`.
 
 import type { KubeClient } from "@minitask/client";
-import type { ResourceVerbs } from "../../runtime.ts";
-import { type Foo, FooResource } from "./foo.ts";
+import type { ResourceVerbs } from "../../runtime.js";
+import { type Foo, FooResource } from "./foo.js";
 
 /**
  * Typed client of {@link Foo} (`foos.fixtures.codegen.minitask.dev/v1`, namespaced): get, list, watch, create, update, patch, apply, delete, deleteCollection; no status subresource.

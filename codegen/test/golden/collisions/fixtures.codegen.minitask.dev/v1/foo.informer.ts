@@ -9,7 +9,7 @@ import {
   type SharedIndexInformer,
   type SharedInformerFactory,
 } from "@minitask/informers";
-import { type Foo, FooResource } from "./foo.ts";
+import { type Foo, FooResource } from "./foo.js";
 
 /** Reads {@link Foo} objects from an informer's cache (deeply read-only), in all namespaces or one. */
 export type FooLister = Lister<Foo>;

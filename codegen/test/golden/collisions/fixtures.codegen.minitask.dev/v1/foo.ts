@@ -2,7 +2,7 @@
 // Regenerate with `npm run codegen -- codegen/test/fixtures/collisions.yaml --out codegen/test/golden/collisions`.
 
 import type { DeepReadonly, GroupVersionResource, KubeList, ObjectMeta, ResourceDescriptor } from "@minitask/client";
-import { hasTypeMeta } from "../../runtime.ts";
+import { hasTypeMeta } from "../../runtime.js";
 
 /** API version of {@link Foo} objects. */
 export const FooApiVersion = "fixtures.codegen.minitask.dev/v1";
@@ -11,19 +11,33 @@ export const FooKind = "Foo";
 /** Plural resource name of {@link Foo} objects (`foos.fixtures.codegen.minitask.dev`). */
 export const FooPlural = "foos";
 /** Group, version and kind of {@link Foo}. */
-export const FooGVK = {
+export const FooGVK: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly kind: "Foo";
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   kind: "Foo",
 } as const;
 /** Group, version and resource of {@link Foo}. */
-export const FooGVR = {
+export const FooGVR: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly resource: "foos";
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   resource: "foos",
 } as const satisfies GroupVersionResource;
 /** What clients and informers need to know about {@link Foo} (namespaced). */
-export const FooResource = {
+export const FooResource: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly resource: "foos";
+  readonly kind: "Foo";
+  readonly namespaced: true;
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   resource: "foos",

@@ -2,8 +2,8 @@
 // Regenerate with `npm run codegen -- codegen/test/fixtures/collisions.yaml --out codegen/test/golden/collisions`.
 
 import type { KubeClient } from "@minitask/client";
-import type { ResourceVerbs, StatusVerbs } from "../../runtime.ts";
-import { type FooBar, FooBarResource } from "./foobar.ts";
+import type { ResourceVerbs, StatusVerbs } from "../../runtime.js";
+import { type FooBar, FooBarResource } from "./foobar.js";
 
 /**
  * Typed client of {@link FooBar} (`foobars.fixtures.codegen.minitask.dev/v1`, cluster-scoped): get, list, watch, create, update, patch, apply, delete, deleteCollection; the status subresource (updateStatus, patchStatus, applyStatus).

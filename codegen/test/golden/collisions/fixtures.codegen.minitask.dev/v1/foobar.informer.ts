@@ -8,7 +8,7 @@ import {
   type SharedIndexInformer,
   type SharedInformerFactory,
 } from "@minitask/informers";
-import { type FooBar, FooBarResource } from "./foobar.ts";
+import { type FooBar, FooBarResource } from "./foobar.js";
 
 /** Reads {@link FooBar} objects from an informer's cache (deeply read-only; cluster-scoped). */
 export type FooBarLister = Omit<Lister<FooBar>, "namespace">;

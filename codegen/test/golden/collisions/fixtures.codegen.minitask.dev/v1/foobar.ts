@@ -2,7 +2,7 @@
 // Regenerate with `npm run codegen -- codegen/test/fixtures/collisions.yaml --out codegen/test/golden/collisions`.
 
 import type { DeepReadonly, GroupVersionResource, KubeList, ObjectMeta, ResourceDescriptor } from "@minitask/client";
-import { hasTypeMeta } from "../../runtime.ts";
+import { hasTypeMeta } from "../../runtime.js";
 
 /** API version of {@link FooBar} objects. */
 export const FooBarApiVersion = "fixtures.codegen.minitask.dev/v1";
@@ -11,19 +11,33 @@ export const FooBarKind = "FooBar";
 /** Plural resource name of {@link FooBar} objects (`foobars.fixtures.codegen.minitask.dev`). */
 export const FooBarPlural = "foobars";
 /** Group, version and kind of {@link FooBar}. */
-export const FooBarGVK = {
+export const FooBarGVK: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly kind: "FooBar";
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   kind: "FooBar",
 } as const;
 /** Group, version and resource of {@link FooBar}. */
-export const FooBarGVR = {
+export const FooBarGVR: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly resource: "foobars";
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   resource: "foobars",
 } as const satisfies GroupVersionResource;
 /** What clients and informers need to know about {@link FooBar} (cluster-scoped). */
-export const FooBarResource = {
+export const FooBarResource: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly resource: "foobars";
+  readonly kind: "FooBar";
+  readonly namespaced: false;
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   resource: "foobars",

@@ -2,8 +2,8 @@
 // Regenerate with `npm run codegen -- codegen/test/fixtures/constructs.yaml --out codegen/test/golden/constructs`.
 
 import type { KubeClient } from "@minitask/client";
-import type { ResourceVerbs } from "../../runtime.ts";
-import { type Widget, WidgetResource } from "./widget.ts";
+import type { ResourceVerbs } from "../../runtime.js";
+import { type Widget, WidgetResource } from "./widget.js";
 
 /**
  * Typed client of {@link Widget} (`widgets.fixtures.codegen.minitask.dev/v1`, cluster-scoped): get, list, watch, create, update, patch, apply, delete, deleteCollection; no status subresource.

@@ -8,7 +8,7 @@ import {
   type SharedIndexInformer,
   type SharedInformerFactory,
 } from "@minitask/informers";
-import { type Widget, WidgetResource } from "./widget.ts";
+import { type Widget, WidgetResource } from "./widget.js";
 
 /** Reads {@link Widget} objects from an informer's cache (deeply read-only; cluster-scoped). */
 export type WidgetLister = Omit<Lister<Widget>, "namespace">;

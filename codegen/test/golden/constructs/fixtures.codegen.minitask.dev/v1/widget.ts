@@ -2,8 +2,8 @@
 // Regenerate with `npm run codegen -- codegen/test/fixtures/constructs.yaml --out codegen/test/golden/constructs`.
 
 import type { DeepReadonly, GroupVersionResource, KubeList, ObjectMeta, ResourceDescriptor } from "@minitask/client";
-import type { Condition, EmbeddedObject, EmbeddedResource } from "../../meta.ts";
-import { hasTypeMeta } from "../../runtime.ts";
+import type { Condition, EmbeddedObject, EmbeddedResource } from "../../meta.js";
+import { hasTypeMeta } from "../../runtime.js";
 
 /** API version of {@link Widget} objects. */
 export const WidgetApiVersion = "fixtures.codegen.minitask.dev/v1";
@@ -12,19 +12,33 @@ export const WidgetKind = "Widget";
 /** Plural resource name of {@link Widget} objects (`widgets.fixtures.codegen.minitask.dev`). */
 export const WidgetPlural = "widgets";
 /** Group, version and kind of {@link Widget}. */
-export const WidgetGVK = {
+export const WidgetGVK: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly kind: "Widget";
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   kind: "Widget",
 } as const;
 /** Group, version and resource of {@link Widget}. */
-export const WidgetGVR = {
+export const WidgetGVR: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly resource: "widgets";
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   resource: "widgets",
 } as const satisfies GroupVersionResource;
 /** What clients and informers need to know about {@link Widget} (cluster-scoped). */
-export const WidgetResource = {
+export const WidgetResource: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly resource: "widgets";
+  readonly kind: "Widget";
+  readonly namespaced: false;
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   resource: "widgets",

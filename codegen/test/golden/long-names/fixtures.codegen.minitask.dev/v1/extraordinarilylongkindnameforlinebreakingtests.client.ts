@@ -2,11 +2,11 @@
 // Regenerate with `npm run codegen -- codegen/test/fixtures/long-names.yaml --out codegen/test/golden/long-names`.
 
 import type { KubeClient } from "@minitask/client";
-import { type ResourceVerbs, ScalableResourceClient, type ScaleVerbs, type StatusVerbs } from "../../runtime.ts";
+import { type ResourceVerbs, ScalableResourceClient, type ScaleVerbs, type StatusVerbs } from "../../runtime.js";
 import {
   type ExtraordinarilyLongKindNameForLineBreakingTests,
   ExtraordinarilyLongKindNameForLineBreakingTestsResource,
-} from "./extraordinarilylongkindnameforlinebreakingtests.ts";
+} from "./extraordinarilylongkindnameforlinebreakingtests.js";
 
 /**
  * Typed client of {@link ExtraordinarilyLongKindNameForLineBreakingTests} (`extraordinarilylongkindnamesforlinebreakingtests.fixtures.codegen.minitask.dev/v1`, namespaced): get, list, watch, create, update, patch, apply, delete, deleteCollection; the status subresource (updateStatus, patchStatus, applyStatus); the scale subresource (getScale, updateScale, patchScale).

@@ -12,7 +12,7 @@ import {
 import {
   type ExtraordinarilyLongKindNameForLineBreakingTests,
   ExtraordinarilyLongKindNameForLineBreakingTestsResource,
-} from "./extraordinarilylongkindnameforlinebreakingtests.ts";
+} from "./extraordinarilylongkindnameforlinebreakingtests.js";
 
 /**
  * Reads {@link ExtraordinarilyLongKindNameForLineBreakingTests} objects from an informer's cache (deeply read-only), in all namespaces or one.

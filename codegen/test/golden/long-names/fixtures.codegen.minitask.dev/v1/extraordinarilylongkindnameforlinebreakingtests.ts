@@ -2,7 +2,7 @@
 // Regenerate with `npm run codegen -- codegen/test/fixtures/long-names.yaml --out codegen/test/golden/long-names`.
 
 import type { DeepReadonly, GroupVersionResource, KubeList, ObjectMeta, ResourceDescriptor } from "@minitask/client";
-import { hasTypeMeta } from "../../runtime.ts";
+import { hasTypeMeta } from "../../runtime.js";
 
 /** API version of {@link ExtraordinarilyLongKindNameForLineBreakingTests} objects. */
 export const ExtraordinarilyLongKindNameForLineBreakingTestsApiVersion = "fixtures.codegen.minitask.dev/v1";
@@ -13,13 +13,21 @@ export const ExtraordinarilyLongKindNameForLineBreakingTestsKind = "Extraordinar
  */
 export const ExtraordinarilyLongKindNameForLineBreakingTestsPlural = "extraordinarilylongkindnamesforlinebreakingtests";
 /** Group, version and kind of {@link ExtraordinarilyLongKindNameForLineBreakingTests}. */
-export const ExtraordinarilyLongKindNameForLineBreakingTestsGVK = {
+export const ExtraordinarilyLongKindNameForLineBreakingTestsGVK: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly kind: "ExtraordinarilyLongKindNameForLineBreakingTests";
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   kind: "ExtraordinarilyLongKindNameForLineBreakingTests",
 } as const;
 /** Group, version and resource of {@link ExtraordinarilyLongKindNameForLineBreakingTests}. */
-export const ExtraordinarilyLongKindNameForLineBreakingTestsGVR = {
+export const ExtraordinarilyLongKindNameForLineBreakingTestsGVR: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly resource: "extraordinarilylongkindnamesforlinebreakingtests";
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   resource: "extraordinarilylongkindnamesforlinebreakingtests",
@@ -27,7 +35,13 @@ export const ExtraordinarilyLongKindNameForLineBreakingTestsGVR = {
 /**
  * What clients and informers need to know about {@link ExtraordinarilyLongKindNameForLineBreakingTests} (namespaced).
  */
-export const ExtraordinarilyLongKindNameForLineBreakingTestsResource = {
+export const ExtraordinarilyLongKindNameForLineBreakingTestsResource: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly resource: "extraordinarilylongkindnamesforlinebreakingtests";
+  readonly kind: "ExtraordinarilyLongKindNameForLineBreakingTests";
+  readonly namespaced: true;
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   resource: "extraordinarilylongkindnamesforlinebreakingtests",

@@ -2,8 +2,8 @@
 // Regenerate with `npm run codegen -- codegen/test/fixtures/multiversion.yaml --out codegen/test/golden/multiversion`.
 
 import type { KubeClient } from "@minitask/client";
-import { type ResourceVerbs, ScalableResourceClient, type ScaleVerbs, type StatusVerbs } from "../../runtime.ts";
-import { type Gizmo, GizmoResource } from "./gizmo.ts";
+import { type ResourceVerbs, ScalableResourceClient, type ScaleVerbs, type StatusVerbs } from "../../runtime.js";
+import { type Gizmo, GizmoResource } from "./gizmo.js";
 
 /**
  * Typed client of {@link Gizmo} (`gizmos.fixtures.codegen.minitask.dev/v1`, namespaced): get, list, watch, create, update, patch, apply, delete, deleteCollection; the status subresource (updateStatus, patchStatus, applyStatus); the scale subresource (getScale, updateScale, patchScale).

@@ -9,7 +9,7 @@ import {
   type SharedIndexInformer,
   type SharedInformerFactory,
 } from "@minitask/informers";
-import { type Gizmo, GizmoResource } from "./gizmo.ts";
+import { type Gizmo, GizmoResource } from "./gizmo.js";
 
 /** Reads {@link Gizmo} objects from an informer's cache (deeply read-only), in all namespaces or one. */
 export type GizmoLister = Lister<Gizmo>;

@@ -2,7 +2,7 @@
 // Regenerate with `npm run codegen -- codegen/test/fixtures/multiversion.yaml --out codegen/test/golden/multiversion`.
 
 import type { DeepReadonly, GroupVersionResource, KubeList, ObjectMeta, ResourceDescriptor } from "@minitask/client";
-import { hasTypeMeta } from "../../runtime.ts";
+import { hasTypeMeta } from "../../runtime.js";
 
 /** API version of {@link Gizmo} objects. */
 export const GizmoApiVersion = "fixtures.codegen.minitask.dev/v1";
@@ -11,19 +11,33 @@ export const GizmoKind = "Gizmo";
 /** Plural resource name of {@link Gizmo} objects (`gizmos.fixtures.codegen.minitask.dev`). */
 export const GizmoPlural = "gizmos";
 /** Group, version and kind of {@link Gizmo}. */
-export const GizmoGVK = {
+export const GizmoGVK: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly kind: "Gizmo";
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   kind: "Gizmo",
 } as const;
 /** Group, version and resource of {@link Gizmo}. */
-export const GizmoGVR = {
+export const GizmoGVR: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly resource: "gizmos";
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   resource: "gizmos",
 } as const satisfies GroupVersionResource;
 /** What clients and informers need to know about {@link Gizmo} (namespaced). */
-export const GizmoResource = {
+export const GizmoResource: {
+  readonly group: "fixtures.codegen.minitask.dev";
+  readonly version: "v1";
+  readonly resource: "gizmos";
+  readonly kind: "Gizmo";
+  readonly namespaced: true;
+} = {
   group: "fixtures.codegen.minitask.dev",
   version: "v1",
   resource: "gizmos",

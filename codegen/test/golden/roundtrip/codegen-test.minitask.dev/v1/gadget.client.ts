@@ -2,8 +2,8 @@
 // Regenerate with `npm run codegen -- codegen/test/fixtures/roundtrip.yaml --out codegen/test/golden/roundtrip`.
 
 import type { KubeClient } from "@minitask/client";
-import { type ResourceVerbs, ScalableResourceClient, type ScaleVerbs, type StatusVerbs } from "../../runtime.ts";
-import { type Gadget, GadgetResource } from "./gadget.ts";
+import { type ResourceVerbs, ScalableResourceClient, type ScaleVerbs, type StatusVerbs } from "../../runtime.js";
+import { type Gadget, GadgetResource } from "./gadget.js";
 
 /**
  * Typed client of {@link Gadget} (`gadgets.codegen-test.minitask.dev/v1`, namespaced): get, list, watch, create, update, patch, apply, delete, deleteCollection; the status subresource (updateStatus, patchStatus, applyStatus); the scale subresource (getScale, updateScale, patchScale).

@@ -9,7 +9,7 @@ import {
   type SharedIndexInformer,
   type SharedInformerFactory,
 } from "@minitask/informers";
-import { type Gadget, GadgetResource } from "./gadget.ts";
+import { type Gadget, GadgetResource } from "./gadget.js";
 
 /** Reads {@link Gadget} objects from an informer's cache (deeply read-only), in all namespaces or one. */
 export type GadgetLister = Lister<Gadget>;

@@ -2,8 +2,8 @@
 // Regenerate with `npm run codegen -- codegen/test/fixtures/roundtrip.yaml --out codegen/test/golden/roundtrip`.
 
 import type { DeepReadonly, GroupVersionResource, KubeList, ObjectMeta, ResourceDescriptor } from "@minitask/client";
-import type { Condition, EmbeddedResource } from "../../meta.ts";
-import { hasTypeMeta } from "../../runtime.ts";
+import type { Condition, EmbeddedResource } from "../../meta.js";
+import { hasTypeMeta } from "../../runtime.js";
 
 /** API version of {@link Gadget} objects. */
 export const GadgetApiVersion = "codegen-test.minitask.dev/v1";
@@ -12,19 +12,33 @@ export const GadgetKind = "Gadget";
 /** Plural resource name of {@link Gadget} objects (`gadgets.codegen-test.minitask.dev`). */
 export const GadgetPlural = "gadgets";
 /** Group, version and kind of {@link Gadget}. */
-export const GadgetGVK = {
+export const GadgetGVK: {
+  readonly group: "codegen-test.minitask.dev";
+  readonly version: "v1";
+  readonly kind: "Gadget";
+} = {
   group: "codegen-test.minitask.dev",
   version: "v1",
   kind: "Gadget",
 } as const;
 /** Group, version and resource of {@link Gadget}. */
-export const GadgetGVR = {
+export const GadgetGVR: {
+  readonly group: "codegen-test.minitask.dev";
+  readonly version: "v1";
+  readonly resource: "gadgets";
+} = {
   group: "codegen-test.minitask.dev",
   version: "v1",
   resource: "gadgets",
 } as const satisfies GroupVersionResource;
 /** What clients and informers need to know about {@link Gadget} (namespaced). */
-export const GadgetResource = {
+export const GadgetResource: {
+  readonly group: "codegen-test.minitask.dev";
+  readonly version: "v1";
+  readonly resource: "gadgets";
+  readonly kind: "Gadget";
+  readonly namespaced: true;
+} = {
   group: "codegen-test.minitask.dev",
   version: "v1",
   resource: "gadgets",

@@ -11,19 +11,33 @@ export const TaskKind = "Task";
 /** Plural resource name of {@link Task} objects (`tasks.minitask.myorg.dev`). */
 export const TaskPlural = "tasks";
 /** Group, version and kind of {@link Task}. */
-export const TaskGVK = {
+export const TaskGVK: {
+  readonly group: "minitask.myorg.dev";
+  readonly version: "v1";
+  readonly kind: "Task";
+} = {
   group: "minitask.myorg.dev",
   version: "v1",
   kind: "Task",
 } as const;
 /** Group, version and resource of {@link Task}. */
-export const TaskGVR = {
+export const TaskGVR: {
+  readonly group: "minitask.myorg.dev";
+  readonly version: "v1";
+  readonly resource: "tasks";
+} = {
   group: "minitask.myorg.dev",
   version: "v1",
   resource: "tasks",
 } as const satisfies GroupVersionResource;
 /** What clients and informers need to know about {@link Task} (namespaced). */
-export const TaskResource = {
+export const TaskResource: {
+  readonly group: "minitask.myorg.dev";
+  readonly version: "v1";
+  readonly resource: "tasks";
+  readonly kind: "Task";
+  readonly namespaced: true;
+} = {
   group: "minitask.myorg.dev",
   version: "v1",
   resource: "tasks",

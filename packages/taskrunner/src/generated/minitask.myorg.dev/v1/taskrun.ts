@@ -12,19 +12,33 @@ export const TaskRunKind = "TaskRun";
 /** Plural resource name of {@link TaskRun} objects (`taskruns.minitask.myorg.dev`). */
 export const TaskRunPlural = "taskruns";
 /** Group, version and kind of {@link TaskRun}. */
-export const TaskRunGVK = {
+export const TaskRunGVK: {
+  readonly group: "minitask.myorg.dev";
+  readonly version: "v1";
+  readonly kind: "TaskRun";
+} = {
   group: "minitask.myorg.dev",
   version: "v1",
   kind: "TaskRun",
 } as const;
 /** Group, version and resource of {@link TaskRun}. */
-export const TaskRunGVR = {
+export const TaskRunGVR: {
+  readonly group: "minitask.myorg.dev";
+  readonly version: "v1";
+  readonly resource: "taskruns";
+} = {
   group: "minitask.myorg.dev",
   version: "v1",
   resource: "taskruns",
 } as const satisfies GroupVersionResource;
 /** What clients and informers need to know about {@link TaskRun} (namespaced). */
-export const TaskRunResource = {
+export const TaskRunResource: {
+  readonly group: "minitask.myorg.dev";
+  readonly version: "v1";
+  readonly resource: "taskruns";
+  readonly kind: "TaskRun";
+  readonly namespaced: true;
+} = {
   group: "minitask.myorg.dev",
   version: "v1",
   resource: "taskruns",
