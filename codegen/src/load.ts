@@ -1,7 +1,7 @@
 // Reads CRD manifests: YAML or JSON files, possibly with several documents, possibly `List`s.
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import { LineCounter, parseAllDocuments } from "yaml";
+import { LineCounter, parseAllDocuments, type ScalarTag } from "yaml";
 import { CodegenError, type JsonPath } from "./errors.ts";
 
 /** One manifest object read from an input, with where it came from. */
@@ -57,8 +57,23 @@ export async function readManifestFile(file: string, source: string = displayPat
 }
 
 /**
- * Parses YAML (1.1, as kubectl does) or JSON text holding one or more documents. Empty documents are
- * skipped; a `List` (or `…List` kind with `items`) contributes its items.
+ * The booleans of YAML 1.1 that kubectl still reads as booleans (its YAML decoder resolves `y`, `yes`,
+ * `on`, `n`, `no`, `off` in their lower, capitalised and upper case forms), on top of the YAML 1.2 core
+ * schema. Everything else is core: no sexagesimal numbers (`12:30` is a string), no 1.1 float forms
+ * (`E164`, `e2`, `.`, `-.` are strings), no timestamps.
+ */
+const KUBECTL_BOOL: ScalarTag = {
+  identify: (v) => typeof v === "boolean",
+  default: true,
+  tag: "tag:yaml.org,2002:bool",
+  test: /^(?:[Yy]|[Yy]es|YES|[Nn]|[Nn]o|NO|[Oo]n|ON|[Oo]ff|OFF)$/,
+  resolve: (s) => /^(?:y|yes|on)$/i.test(s),
+};
+
+/**
+ * Parses YAML (as kubectl does: the YAML 1.2 core schema, plus the YAML 1.1 booleans and merge keys kubectl
+ * accepts) or JSON text holding one or more documents. Empty documents are skipped; a `List` (or `…List`
+ * kind with `items`) contributes its items.
  */
 export function parseManifests(text: string, source: string): InputDocument[] {
   if (text.trimStart().startsWith("{")) {
@@ -70,7 +85,15 @@ export function parseManifests(text: string, source: string): InputDocument[] {
     }
   }
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { version: "1.1", uniqueKeys: true, prettyErrors: false, lineCounter: lines });
+  const docs = parseAllDocuments(text, {
+    version: "1.2",
+    schema: "core",
+    customTags: [KUBECTL_BOOL],
+    merge: true,
+    uniqueKeys: true,
+    prettyErrors: false,
+    lineCounter: lines,
+  });
   if (!Array.isArray(docs)) return []; // an empty stream
   const values = docs.map((doc, i) => {
     const document = docs.length > 1 ? i + 1 : undefined;

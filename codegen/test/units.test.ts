@@ -2,6 +2,7 @@
 // and the detection of the standard condition shape.
 import { describe, expect, it } from "vitest";
 import { CodegenError, formatJsonPath } from "../src/errors.ts";
+import { generate } from "../src/generate.ts";
 import { parseManifests } from "../src/load.ts";
 import { camelCase, itemName, NameRegistry, pascalCase, propertyKey } from "../src/names.ts";
 import { compareNames, compareSources, escapeDoc, renderDoc, renderType } from "../src/render.ts";
@@ -105,7 +106,66 @@ describe("printing", () => {
 });
 
 describe("reading manifests", () => {
-  it("reads YAML 1.1 as kubectl does (y/yes/on are booleans), multi-document files and Lists", () => {
+  it("reads plain scalars as kubectl does: the YAML 1.2 core schema plus the 1.1 booleans", () => {
+    const [doc] = parseManifests(
+      "a: [E164, e2, ., -., 12:30, 1:2:3, 2006-01-02, 0x1F, 1e3, .5, -1, ~, null, y, Yes, ON, n, no, Off, True]\n",
+      "f.yaml",
+    );
+    expect(doc?.value).toEqual({
+      a: [
+        "E164",
+        "e2",
+        ".",
+        "-.",
+        "12:30",
+        "1:2:3",
+        "2006-01-02",
+        31,
+        1000,
+        0.5,
+        -1,
+        null,
+        null,
+        true,
+        true,
+        true,
+      ].concat([false, false, false, true]),
+    });
+    expect(parseManifests("b: &b {x: 1}\nc: {<<: *b, z: 2}\n", "f.yaml")[0]?.value).toEqual({
+      b: { x: 1 },
+      c: { x: 1, z: 2 },
+    });
+  });
+
+  it("generates what such scalars are: an enum of E164 and a default of 12:30 stay strings", () => {
+    const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: phones.yaml.codegen.minitask.dev}
+spec:
+  group: yaml.codegen.minitask.dev
+  scope: Namespaced
+  names: {kind: Phone, plural: phones}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                format: {type: string, enum: [E164, national, e2, .]}
+                at: {type: string, default: 12:30}
+`;
+    const files = generate(parseManifests(crd, "phone.yaml")).files;
+    const phone = files.find((f) => f.path === "yaml.codegen.minitask.dev/v1/phone.ts")?.content ?? "";
+    expect(phone).toContain('export type PhoneSpecFormat = "E164" | "national" | "e2" | ".";');
+    expect(phone).toContain('@defaultValue `"12:30"`');
+  });
+
+  it("reads the YAML 1.1 booleans kubectl reads (y/yes/on), multi-document files and Lists", () => {
     const docs = parseManifests("a: y\nb: 'y'\n---\n---\nkind: List\nitems:\n  - x: 1\n  - x: 2\n", "f.yaml");
     expect(docs.map((d) => [d.document, d.basePath, d.value])).toEqual([
       [1, [], { a: true, b: "y" }],
