@@ -50,6 +50,7 @@ interface Options {
   quiet?: boolean;
   format: boolean;
   importExtension?: ImportExtension;
+  strict?: boolean;
 }
 
 /** Runs the CLI; resolves with the exit code. */
@@ -69,6 +70,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
           `${REPOSITORY_IMPORT_EXTENSION} for this repository's own generation, without inputs and --out)`,
       ).choices(IMPORT_EXTENSIONS),
     )
+    .option("--strict", "fail on input documents that are not CRDs (default: skip them with a warning)")
     .option("--no-format", "do not format the output with the repository's Biome")
     .option("-q, --quiet", "print nothing but errors and --check findings")
     .exitOverride()
@@ -94,15 +96,20 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     const explicitInputs = inputs.length > 0;
     const fileInputs = explicitInputs ? inputs : opts.fromCluster ? [] : [DEFAULT_INPUT];
     const docs: InputDocument[] = [];
+    const warn = (line: string) => {
+      if (!opts.quiet) io.stderr(`warning: ${line}\n`);
+    };
+    const strict = opts.strict === true;
     for (const file of await expandInputs(fileInputs.map(abs))) {
-      docs.push(...(await readManifestFile(file, displayPath(file, io.cwd))));
+      docs.push(...(await readManifestFile(file, displayPath(file, io.cwd), { strict, onIgnored: warn })));
     }
     if (opts.fromCluster !== undefined) {
       docs.push(...(await readFromCluster(opts.fromCluster, opts)));
     }
     const command = headerCommand(inputs, opts, io.cwd, defaultExtension);
     const importExtension = opts.importExtension ?? defaultExtension;
-    const result = generate(docs, { command, importExtension });
+    const result = generate(docs, { command, importExtension, strict });
+    for (const line of result.ignored) warn(line);
     if (result.crds === 0) {
       io.stderr("error: no CustomResourceDefinitions in the inputs\n");
       return 2;

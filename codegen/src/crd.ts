@@ -37,6 +37,16 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const KIND = /^[A-Za-z][A-Za-z0-9]*$/;
 
+/**
+ * Why a manifest value is not a CustomResourceDefinition at all (another kind, a kustomization, not an
+ * object), or undefined when it is one (of any API version: an old one is an error, not a skip).
+ */
+export function notACrd(value: unknown): string | undefined {
+  if (!isRecord(value)) return "not a CustomResourceDefinition: the document is not an object";
+  if (value.kind === "CustomResourceDefinition") return undefined;
+  return `not a CustomResourceDefinition (kind ${JSON.stringify(value.kind ?? null)})`;
+}
+
 /** Checks that `doc` is a v1 CRD and reads it. */
 export function readCrd(doc: InputDocument): Crd {
   const loc = { source: doc.source, document: doc.document };

@@ -25,6 +25,11 @@ export interface Location {
   readonly document?: number | undefined;
 }
 
+/** `crds/a.yaml` or `crds/a.yaml (document 2)`. */
+export function formatLocation(location: Location): string {
+  return `${location.source}${location.document !== undefined ? ` (document ${location.document})` : ""}`;
+}
+
 /** A CRD that cannot be generated: invalid YAML, not a CRD, or a schema construct the generator cannot express. */
 export class CodegenError extends Error {
   override readonly name = "CodegenError";
@@ -35,7 +40,7 @@ export class CodegenError extends Error {
   readonly detail: string;
 
   constructor(location: Location, path: JsonPath | string | undefined, detail: string) {
-    const where = `${location.source}${location.document !== undefined ? ` (document ${location.document})` : ""}`;
+    const where = formatLocation(location);
     const p = path === undefined ? undefined : typeof path === "string" ? path : formatJsonPath(path);
     super(`${where}: ${p !== undefined ? `${p}: ` : ""}${detail}`);
     this.source = location.source;

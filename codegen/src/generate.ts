@@ -8,8 +8,8 @@
 //   <group>/<version>/<kind>.informer.ts      typed lister and informer constructor
 //   <group>/<version>/index.ts                everything of the group/version
 import { readFileSync } from "node:fs";
-import { type Crd, type CrdVersion, readCrd } from "./crd.ts";
-import { CodegenError } from "./errors.ts";
+import { type Crd, type CrdVersion, notACrd, readCrd } from "./crd.ts";
+import { CodegenError, formatLocation } from "./errors.ts";
 import { compareStrings, type InputDocument } from "./load.ts";
 import type { Decl, ModuleId } from "./model.ts";
 import { camelCase, GLOBAL_TYPE_NAMES, NameRegistry } from "./names.ts";
@@ -40,6 +40,11 @@ export interface GenerateOptions {
   readonly command?: string;
   /** Extension of generated relative imports; default `js`. */
   readonly importExtension?: ImportExtension;
+  /**
+   * Whether a document that is not a CustomResourceDefinition is an error (as it was before there was a
+   * choice); by default it is skipped and listed in `GenerateResult.ignored`.
+   */
+  readonly strict?: boolean;
 }
 
 export interface GeneratedFile {
@@ -67,6 +72,8 @@ export interface GenerateResult {
   readonly crds: number;
   /** Versions skipped because they are not served (`group/version Kind`). */
   readonly skipped: readonly string[];
+  /** Input documents skipped because they are not CRDs, one line each (never with `strict`). */
+  readonly ignored: readonly string[];
 }
 
 /** Names of the shared files, and what the group/version index re-exports from them. */
@@ -102,7 +109,15 @@ export function generate(docs: readonly InputDocument[], options: GenerateOption
     );
   }
   const st = style(command, importExtension);
-  const crds = docs.map(readCrd);
+  const ignored: string[] = [];
+  const crdDocs = options.strict
+    ? docs
+    : docs.filter((doc) => {
+        const why = notACrd(doc.value);
+        if (why !== undefined) ignored.push(`${formatLocation(doc)}: ${why}, skipped`);
+        return why === undefined;
+      });
+  const crds = crdDocs.map(readCrd);
   const byName = new Map<string, Crd>();
   for (const crd of crds) {
     const key = `${crd.group}/${crd.kind}`;
@@ -158,7 +173,7 @@ export function generate(docs: readonly InputDocument[], options: GenerateOption
     }
   }
   files.sort((a, b) => compareStrings(a.path, b.path));
-  return { files, kinds, crds: crds.length, skipped: skipped.sort(compareStrings) };
+  return { files, kinds, crds: crds.length, skipped: skipped.sort(compareStrings), ignored };
 }
 
 const staticCache = new Map<string, string>();

@@ -8,7 +8,16 @@ export {
   type GenerateOptions,
   type GenerateResult,
   generate,
+  IMPORT_EXTENSIONS,
+  type ImportExtension,
   isGeneratedText,
 } from "./generate.ts";
-export { displayPath, expandInputs, type InputDocument, parseManifests, readManifestFile } from "./load.ts";
+export {
+  displayPath,
+  expandInputs,
+  type InputDocument,
+  parseManifests,
+  type ReadOptions,
+  readManifestFile,
+} from "./load.ts";
 export { apply, type Plan, plan } from "./write.ts";

@@ -45,15 +45,40 @@ export async function expandInputs(inputs: readonly string[]): Promise<string[]>
   return [...new Set(files)];
 }
 
-/** Reads and parses one manifest file. */
-export async function readManifestFile(file: string, source: string = displayPath(file)): Promise<InputDocument[]> {
+export interface ReadOptions {
+  /** Whether a file that is not YAML because it is a template (Helm, Go) is an error; default false. */
+  readonly strict?: boolean;
+  /** Told about each input skipped (one line, naming it and why). */
+  readonly onIgnored?: (line: string) => void;
+}
+
+/** Go template actions (`{{ .Values.x }}`, `{{- if … }}`): what Helm charts' templates are made of. */
+const TEMPLATE_ACTION = /\{\{-?\s*[^}]*\}\}/;
+
+/**
+ * Reads and parses one manifest file. Unless `strict`, a file that does not parse as YAML and holds
+ * template actions (a Helm template, say) is skipped, and `onIgnored` told.
+ */
+export async function readManifestFile(
+  file: string,
+  source: string = displayPath(file),
+  options: ReadOptions = {},
+): Promise<InputDocument[]> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
     throw new CodegenError({ source }, undefined, `cannot read: ${errorText(err)}`);
   }
-  return parseManifests(text, source);
+  try {
+    return parseManifests(text, source);
+  } catch (err) {
+    if (options.strict !== true && err instanceof CodegenError && TEMPLATE_ACTION.test(text)) {
+      options.onIgnored?.(`${source}: a template ({{ … }}), not YAML, skipped (${err.detail})`);
+      return [];
+    }
+    throw err;
+  }
 }
 
 /**

@@ -117,6 +117,55 @@ describe("generating", () => {
   });
 });
 
+describe("inputs that are not CRDs", () => {
+  it("are skipped with one line each on stderr: other kinds, kustomizations, Helm templates, non-objects", async () => {
+    const crds = join(dir, "crds");
+    await mkdir(crds);
+    await writeFile(join(crds, "a.yaml"), crdYaml("Ant", "x:\n  type: string"));
+    const vap = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {name: p}\n";
+    await writeFile(join(crds, "b.yaml"), `${crdYaml("Bee", "x:\n  type: string")}---\n${vap}`);
+    await writeFile(join(crds, "kustomization.yaml"), "resources:\n  - a.yaml\n  - b.yaml\n");
+    await writeFile(
+      join(crds, "templates.yaml"),
+      '{{- if .Values.crds.enabled }}\napiVersion: apiextensions.k8s.io/v1\nkind: {{ "CustomResourceDefinition" }}\n{{- end }}\n',
+    );
+    await writeFile(join(crds, "values.yaml"), "- just\n- a list\n");
+    const out = join(dir, "out");
+    const r = await runCli([crds, "--out", out]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("(cli.codegen.minitask.dev/v1: Ant, Bee)");
+    const warnings = r.err.trimEnd().split("\n");
+    expect(warnings).toHaveLength(4);
+    expect(warnings[0]).toMatch(
+      /^warning: .*crds\/templates\.yaml: a template \(\{\{ … \}\}\), not YAML, skipped \(invalid YAML at line \d+, column \d+: .+\)$/,
+    );
+    expect(warnings.slice(1)).toEqual([
+      expect.stringMatching(
+        /^warning: .*crds\/b\.yaml \(document 2\): not a CustomResourceDefinition \(kind "ValidatingAdmissionPolicy"\), skipped$/,
+      ),
+      expect.stringMatching(
+        /^warning: .*crds\/kustomization\.yaml: not a CustomResourceDefinition \(kind null\), skipped$/,
+      ),
+      expect.stringMatching(
+        /^warning: .*crds\/values\.yaml: not a CustomResourceDefinition: the document is not an object, skipped$/,
+      ),
+    ]);
+    expect(listTree(out)).toContain("cli.codegen.minitask.dev/v1/bee.ts");
+    // --quiet keeps them out of the output too.
+    const quiet = await runCli([crds, "--out", out, "--quiet"]);
+    expect(quiet).toEqual({ code: 0, out: "", err: "" });
+  });
+
+  it("are still an error when nothing else is left", async () => {
+    const r = await runCli([await write("cm.yaml", "apiVersion: v1\nkind: ConfigMap\n"), "--out", join(dir, "out")]);
+    expect(r.code).toBe(2);
+    expect(r.err.split("\n").slice(0, 2)).toEqual([
+      expect.stringMatching(/^warning: .*cm\.yaml: not a CustomResourceDefinition \(kind "ConfigMap"\), skipped$/),
+      "error: no CustomResourceDefinitions in the inputs",
+    ]);
+  });
+});
+
 describe("--import-extension", () => {
   const relativeImports = (text: string) => [...text.matchAll(/from "(\.[^"]*)"/g)].map((m) => m[1]);
 
@@ -219,11 +268,6 @@ describe("errors: one line with the file and JSON path, exit code 2, nothing wri
       /^error: .*bad\.yaml: invalid YAML at line \d+, column \d+: .+$/,
     ],
     [
-      "YAML that is not a CRD",
-      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: {}\n",
-      /^error: .*bad\.yaml: \$\.kind: not a CustomResourceDefinition \(kind "ConfigMap"\)$/,
-    ],
-    [
       "a CRD of an older API version",
       crdYaml("Old", "x:\n  type: string").replace("apiextensions.k8s.io/v1", "apiextensions.k8s.io/v1beta1"),
       /^error: .*bad\.yaml: \$\.apiVersion: unsupported apiVersion "apiextensions.k8s.io\/v1beta1" \(need apiextensions.k8s.io\/v1\)$/,
@@ -284,6 +328,19 @@ describe("errors: one line with the file and JSON path, exit code 2, nothing wri
     expect(r.err.trimEnd().split("\n")).toHaveLength(1);
     expect(r.err.trimEnd()).toMatch(message);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it("with --strict, a document that is not a CRD", async () => {
+    const bad = await write("bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: {}\n");
+    const out = join(dir, "out");
+    const r = await runCli([fixture("roundtrip.yaml"), bad, "--out", out, "--strict"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^error: .*bad\.yaml: \$\.kind: not a CustomResourceDefinition \(kind "ConfigMap"\)\n$/);
+    expect(existsSync(out)).toBe(false);
+    const template = await write("crd-template.yaml", "{{- if .Values.crds }}\napiVersion: v1\n{{- end }}\n");
+    const t = await runCli([fixture("roundtrip.yaml"), template, "--out", out, "--strict"]);
+    expect(t.code).toBe(2);
+    expect(t.err).toMatch(/^error: .*crd-template\.yaml: invalid YAML at line 1, column \d+: .+\n$/);
   });
 
   it("a kind defined twice", async () => {
