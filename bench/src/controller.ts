@@ -1,10 +1,13 @@
-// `npm run bench -- controller [--json] [--runs N] [--rate R] [--workers 1,4,16] [--cached N]`
+// `npm run bench -- controller [--json] [--runs N] [--rate R] [--workers 1,4,16] [--cached N]
+//                              [--replicas 1,2,3 --sharding]`
 //
 // Mini Task Runner end to end on a private local control plane (kwok completes the pods): N TaskRuns of a
 // one-step Task are created at R per second, for each worker count; we record, from our own watches,
 // TaskRun-created → Pod-created latency (p50/p99), the time until all Succeeded, the controller's API
 // writes per TaskRun (from its rest_client_requests_total metric) and its RSS at the end. With
-// `--cached N` it also measures the controller's RSS with N finished TaskRuns and their Pods cached.
+// `--cached N` it also measures the controller's RSS with N finished TaskRuns and their Pods cached. With
+// `--replicas 1,2,3 --sharding`, each configuration runs that many controller processes sharing the TaskRuns
+// through bucket Leases, and reports the CPU each replica spent per TaskRun and the total throughput.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,6 +62,13 @@ function metricSum(text: string, name: string, filter: (labels: Record<string, s
 
 interface Result {
   workers: number;
+  replicas: number;
+  /** TaskRuns per second from the first create to the last Succeeded. */
+  throughputPerSec: number;
+  /** process_cpu_seconds_total spent per TaskRun: all replicas together, and each replica. */
+  cpuMsPerTaskRun: { total: number; perReplica: number[] };
+  /** Share of the reconciles each replica did. */
+  reconcileShare: number[];
   taskRuns: number;
   createRatePerSec: number;
   podLatencyMs: { p50: number; p99: number; max: number };
@@ -82,8 +92,9 @@ async function runOnce(
   workers: number,
   n: number,
   rate: number,
+  replicas = 1,
 ): Promise<Result> {
-  const ns = `bench-w${workers}-${Date.now().toString(36)}`;
+  const ns = `bench-w${workers}-r${replicas}-${Date.now().toString(36)}`;
   await client.resource(builtinResources.namespaces).create({ metadata: { name: ns } });
   await eventually("default service account", async () => {
     await client.resource(builtinResources.serviceAccounts, ns).get("default");
@@ -131,15 +142,32 @@ async function runOnce(
     }),
   ]);
 
-  const ctrl: ControllerProcess = await startControllerProcess(
-    cp.kubeconfig,
-    [`--workers=${workers}`, `--namespace=${ns}`, "--log-level=warn"],
-    { compiled: true, env: DEPLOYED_ENV },
-  );
-  await eventually("controller ready", async () =>
-    (await httpGet(ctrl.healthPort, "/readyz")).status === 200 ? true : undefined,
-  );
-  const before = (await httpGet(ctrl.metricsPort, "/metrics")).body;
+  const sharding =
+    replicas > 1 ? ["--sharding", "--shard-buckets=16", `--leader-election-namespace=${ns}`, "--retry-period=1s"] : [];
+  const ctrls: ControllerProcess[] = [];
+  for (let i = 0; i < replicas; i++) {
+    ctrls.push(
+      await startControllerProcess(
+        cp.kubeconfig,
+        [`--workers=${workers}`, `--namespace=${ns}`, "--log-level=warn", ...sharding],
+        { compiled: true, env: DEPLOYED_ENV },
+      ),
+    );
+  }
+  for (const ctrl of ctrls) {
+    await eventually("controller ready", async () =>
+      (await httpGet(ctrl.healthPort, "/readyz")).status === 200 ? true : undefined,
+    );
+  }
+  const scrape = () => Promise.all(ctrls.map(async (c) => (await httpGet(c.metricsPort, "/metrics")).body));
+  if (replicas > 1) {
+    // Settled: every bucket held (16 between them) before the first TaskRun.
+    await eventually("the buckets shared", async () => {
+      const held = (await scrape()).map((t) => metricSum(t, "shard_buckets_held", () => true));
+      return held.reduce((a, b) => a + b, 0) === 16 && held.every((h) => h > 0) ? true : undefined;
+    });
+  }
+  const befores = await scrape();
 
   const t0 = performance.now();
   const interval = 1000 / rate;
@@ -166,19 +194,32 @@ async function runOnce(
   const allSucceededSec = (performance.now() - t0) / 1000;
   // Let trailing event writes (asynchronous) land before reading the counters.
   await new Promise((r) => setTimeout(r, 1500));
-  const after = (await httpGet(ctrl.metricsPort, "/metrics")).body;
-  const writes = (text: string, f: (l: Record<string, string>) => boolean) =>
-    metricSum(
-      text,
-      "rest_client_requests_total",
-      (l) => ["POST", "PUT", "PATCH", "DELETE"].includes(l.method ?? "") && f(l),
+  const afters = await scrape();
+  const writes = (texts: readonly string[], f: (l: Record<string, string>) => boolean) =>
+    texts.reduce(
+      (sum, text) =>
+        sum +
+        metricSum(
+          text,
+          "rest_client_requests_total",
+          (l) => ["POST", "PUT", "PATCH", "DELETE"].includes(l.method ?? "") && f(l),
+        ),
+      0,
     );
-  const delta = (f: (l: Record<string, string>) => boolean) => writes(after, f) - writes(before, f);
+  const delta = (f: (l: Record<string, string>) => boolean) => writes(afters, f) - writes(befores, f);
+  const perReplica = (name: string, filter: (l: Record<string, string>) => boolean = () => true) =>
+    afters.map((a, i) => metricSum(a, name, filter) - metricSum(befores[i] ?? "", name, filter));
+  const cpuMs = perReplica("process_cpu_seconds_total").map((s) => Math.round(((s * 1000) / n) * 100) / 100);
+  const reconciles = perReplica("controller_runtime_reconcile_total");
+  const allReconciles = reconciles.reduce((a, b) => a + b, 0);
+  // Sums over the replicas for the single-controller figures below.
+  const after = afters.join("\n");
+  const before = befores.join("\n");
   const total = delta((l) => l.resource !== "");
   const events = delta((l) => (l.resource ?? "").startsWith("events"));
   const statusUpdates = delta((l) => (l.resource ?? "").startsWith("taskruns/status"));
   const podCreates = delta((l) => l.resource === "pods" && l.method === "POST");
-  const rss = metricSum(after, "process_resident_memory_bytes", () => true);
+  const rss = Math.max(...afters.map((a) => metricSum(a, "process_resident_memory_bytes", () => true)));
   const mean = (name: string) => {
     const sum = metricSum(after, `${name}_sum`, () => true) - metricSum(before, `${name}_sum`, () => true);
     const count = metricSum(after, `${name}_count`, () => true) - metricSum(before, `${name}_count`, () => true);
@@ -186,13 +227,17 @@ async function runOnce(
   };
   const queueWaitMeanMs = mean("workqueue_queue_duration_seconds");
   const reconcileMeanMs = mean("controller_runtime_reconcile_time_seconds");
-  await ctrl.stop("SIGTERM");
+  for (const ctrl of ctrls) await ctrl.stop("SIGTERM");
   stop.abort();
   await watching;
 
   const lat = [...trAdded].map(([name, t]) => (podAdded.get(name) ?? Number.NaN) - t).filter(Number.isFinite);
   return {
     workers,
+    replicas,
+    throughputPerSec: Math.round((n / allSucceededSec) * 10) / 10,
+    cpuMsPerTaskRun: { total: Math.round(cpuMs.reduce((a, b) => a + b, 0) * 100) / 100, perReplica: cpuMs },
+    reconcileShare: reconciles.map((r) => Math.round((r / allReconciles) * 1000) / 1000),
     taskRuns: n,
     createRatePerSec: rate,
     podLatencyMs: {
@@ -296,6 +341,10 @@ export async function run(args: string[]): Promise<void> {
   const rate = Number(arg("--rate", "100"));
   const workersList = arg("--workers", "1,4,16").split(",").map(Number);
   const cached = Number(arg("--cached", "0"));
+  const replicasList = arg("--replicas", "1").split(",").map(Number);
+  if (replicasList.some((r) => r > 1) && !args.includes("--sharding")) {
+    throw new Error("more than one replica needs --sharding (replicas share the TaskRuns through bucket Leases)");
+  }
   const dir = mkdtempSync(join(tmpdir(), "minitask-bench-controller-"));
   log("controller bench: building the compiled controller (npm run build) …");
   (await import("node:child_process")).execFileSync("npm", ["run", "-s", "build"], { cwd: ROOT, stdio: "inherit" });
@@ -323,13 +372,16 @@ export async function run(args: string[]): Promise<void> {
     );
     const results: Result[] = [];
     for (const w of workersList) {
-      log(`  workers=${w} …`);
-      const r = await runOnce(cp, client, w, n, rate);
-      log(
-        `  workers=${w}: pod latency p50 ${r.podLatencyMs.p50} ms p99 ${r.podLatencyMs.p99} ms; all Succeeded in ${r.allSucceededSec} s; ` +
-          `writes/TaskRun ${r.writesPerTaskRun.total} (${r.writesPerTaskRun.excludingEvents} without events); RSS ${r.controllerRssMb} MB`,
-      );
-      results.push(r);
+      for (const replicas of replicasList) {
+        log(`  workers=${w} replicas=${replicas} …`);
+        const r = await runOnce(cp, client, w, n, rate, replicas);
+        log(
+          `  workers=${w} replicas=${replicas}: pod latency p50 ${r.podLatencyMs.p50} ms p99 ${r.podLatencyMs.p99} ms; all Succeeded in ${r.allSucceededSec} s ` +
+            `(${r.throughputPerSec}/s); CPU/TaskRun ${r.cpuMsPerTaskRun.total} ms (per replica ${r.cpuMsPerTaskRun.perReplica.join(", ")}); ` +
+            `reconcile shares ${r.reconcileShare.join(", ")}; writes/TaskRun ${r.writesPerTaskRun.total} (${r.writesPerTaskRun.excludingEvents} without events); RSS ${r.controllerRssMb} MB`,
+        );
+        results.push(r);
+      }
     }
     const cache = cached > 0 ? await cachedRss(cp, client, cached) : null;
     if (cache)

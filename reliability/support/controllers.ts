@@ -98,7 +98,7 @@ export class Fleet {
     const problems: string[] = [];
     for (const r of this.replicas) {
       const alive = r.proc.child.exitCode === null && r.proc.child.signalCode === null;
-      if (!alive && !r.killed) {
+      if (!alive && !r.killed && !r.stopped) {
         problems.push(`controller #${r.id} exited on its own with ${await r.proc.exited}`);
       } else if (alive) {
         r.stopped = true;

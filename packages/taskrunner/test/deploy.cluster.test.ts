@@ -66,6 +66,17 @@ describe("deploy/", () => {
     expect(local).toContain("host namespaces (hostNetwork=true)");
   });
 
+  it("deploy-sharded/ runs three active replicas with --sharding instead of --leader-elect, as restricted as the base", async () => {
+    const sharded = one(await render("deploy-sharded"), "Deployment");
+    const spec = sharded.spec as { replicas: number; template: PodTemplate };
+    expect(spec.replicas).toBe(3);
+    const args = spec.template.spec.containers[0]?.args ?? [];
+    expect(args).toContain("--sharding");
+    expect(args).toContain("--shard-buckets=16");
+    expect(args).not.toContain("--leader-elect");
+    expect(await dryRunPod(sharded, ns)).toBe("pod/controller-dry-run");
+  });
+
   it("serves metrics securely, and its NetworkPolicy admits exactly the metrics and probe ports and egress to the apiserver", async () => {
     const deployment = one(base, "Deployment");
     const container = (deployment.spec as { template: PodTemplate }).template.spec.containers[0];
