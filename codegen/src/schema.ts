@@ -104,7 +104,7 @@ export class SchemaConverter {
       if (key === "apiVersion" || key === "kind" || key === "metadata") continue;
       const subPath = [...path, "properties", key];
       const c = this.#convert(sub, subPath, child(input.typeName, key));
-      decl.props.push(this.#property(key, !required.has(key) || key === "status", c));
+      decl.props.push(this.#property(key, optionalProperty(required, key, sub) || key === "status", c));
       if (c.type.k === "ref" && c.type.module === undefined) {
         if (key === "spec") specName = c.type.name;
         if (key === "status") statusName = c.type.name;
@@ -240,7 +240,7 @@ export class SchemaConverter {
     for (const [key, sub] of props) {
       const subPath = [...path, "properties", key];
       const c = this.#convert(sub, subPath, child(name, key));
-      decl.props.push(this.#property(key, !required.has(key), c));
+      decl.props.push(this.#property(key, optionalProperty(required, key, sub), c));
     }
     if (node["x-kubernetes-preserve-unknown-fields"] === true) decl.index = T.unknown;
     return name;
@@ -307,9 +307,13 @@ export class SchemaConverter {
     return undefined;
   }
 
+  /**
+   * The description's lines; a line starting with `@` gets it escaped, as only the generator's own lines
+   * may be TSDoc block tags (`@deprecated not really` in a description must not deprecate the field).
+   */
   #description(node: Schema): string[] {
     const d = typeof node.description === "string" ? node.description : "";
-    return trimBlank(d.split("\n").map((l) => l.trimEnd()));
+    return trimBlank(d.split("\n").map((l) => l.trimEnd().replace(/^@/, "\\@")));
   }
 
   /** Notes about the value of a property: format, default, constraints, list semantics. */
@@ -454,6 +458,14 @@ export function isConditionShape(node: Schema): boolean {
   if (JSON.stringify(values) !== JSON.stringify(["False", "True", "Unknown"])) return false;
   const required = Array.isArray(node.required) ? [...node.required].sort() : [];
   return JSON.stringify(required) === JSON.stringify([...must].sort());
+}
+
+/**
+ * Whether a property is optional in the generated type: not `required`, or required with a `default` (the
+ * apiserver defaults a missing value before it validates, so a manifest may leave it out).
+ */
+function optionalProperty(required: ReadonlySet<string>, key: string, sub: unknown): boolean {
+  return !required.has(key) || (isRecord(sub) && sub.default !== undefined);
 }
 
 /** A TSDoc code span (double backticks when the text has one). */

@@ -74,6 +74,17 @@ describe("schema constructs", () => {
     expect(widget).toContain('export type WidgetSpecMode2 = "Read" | "Write";');
   });
 
+  it("required with a default: optional, as the apiserver fills it in before it validates", () => {
+    expect(prop(spec, "tier").line).toBe("  tier?: string;");
+    expect(prop(spec, "name").line).toBe("  name: string;");
+    expect(prop(spec, "tier").doc).toContain('@defaultValue `"Fast"`');
+  });
+
+  it("descriptions cannot make TSDoc tags: a line starting with @ is escaped", () => {
+    expect(prop(spec, "tier").doc).toContain("   * \\@deprecated not really: a description line");
+    expect(prop(spec, "tier").doc).not.toMatch(/^\s*\* @deprecated/m);
+  });
+
   it("default: documented in TSDoc as @defaultValue", () => {
     expect(prop(spec, "replicas").doc).toContain("@defaultValue `1`");
     expect(prop(spec, "strategy").doc).toContain('@defaultValue `{"type":"RollingUpdate"}`');

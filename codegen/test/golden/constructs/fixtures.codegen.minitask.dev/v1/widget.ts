@@ -186,6 +186,13 @@ export interface WidgetSpec {
    * Fields not listed here are kept (x-kubernetes-preserve-unknown-fields).
    */
   template?: EmbeddedResource;
+  /**
+   * Required, and defaulted.
+   * \@deprecated not really: a description line that starts with an at sign.
+   *
+   * @defaultValue `"Fast"`
+   */
+  tier?: string;
   /** A ConfigMap-like object. */
   typedTemplate?: WidgetSpecTypedTemplate;
   /**
