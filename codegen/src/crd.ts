@@ -44,7 +44,8 @@ const KIND = /^[A-Za-z][A-Za-z0-9]*$/;
 export function notACrd(value: unknown): string | undefined {
   if (!isRecord(value)) return "not a CustomResourceDefinition: the document is not an object";
   if (value.kind === "CustomResourceDefinition") return undefined;
-  return `not a CustomResourceDefinition (kind ${JSON.stringify(value.kind ?? null)})`;
+  if (value.kind === undefined) return "not a CustomResourceDefinition (no kind)";
+  return `not a CustomResourceDefinition (kind ${JSON.stringify(value.kind)})`;
 }
 
 /** Checks that `doc` is a v1 CRD and reads it. */

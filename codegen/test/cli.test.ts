@@ -144,7 +144,7 @@ describe("inputs that are not CRDs", () => {
         /^warning: .*crds\/b\.yaml \(document 2\): not a CustomResourceDefinition \(kind "ValidatingAdmissionPolicy"\), skipped$/,
       ),
       expect.stringMatching(
-        /^warning: .*crds\/kustomization\.yaml: not a CustomResourceDefinition \(kind null\), skipped$/,
+        /^warning: .*crds\/kustomization\.yaml: not a CustomResourceDefinition \(no kind\), skipped$/,
       ),
       expect.stringMatching(
         /^warning: .*crds\/values\.yaml: not a CustomResourceDefinition: the document is not an object, skipped$/,
