@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// kubectl-task: the kubectl plugin of Mini Task Runner (`kubectl task …` finds it on PATH).
+// kubectl-task: the kubectl plugin of Mini Task Runner (`kubectl task …` finds it on PATH). Also the entry
+// point of the single executable (scripts/build-plugin.ts bundles it as CommonJS: no top-level await here).
+import { basename } from "node:path";
 import { main } from "../kubectl-task/main.ts";
 import type { Io } from "../kubectl-task/term.ts";
 
@@ -29,4 +31,11 @@ const io: Io = {
   },
 };
 
-process.exitCode = await main(process.argv.slice(2), io);
+// Started as kubectl_complete-task (a link to the single executable: kubectl's completion hook for
+// `kubectl task <TAB>`), answer through the hidden __complete command, as bin/kubectl_complete-task.js does.
+const args = process.argv.slice(2);
+const argv = basename(process.argv0).replace(/\.exe$/, "") === "kubectl_complete-task" ? ["__complete", ...args] : args;
+
+void main(argv, io).then((code) => {
+  process.exitCode = code;
+});

@@ -5,7 +5,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { ExitCode, PreflightError } from "../controller/preflight.ts";
 import { startController } from "../controller/start.ts";
 import { parseDuration } from "../duration.ts";
-import { VERSION } from "../version.ts";
+import { versionLine } from "./build-info.ts";
 
 function duration(v: string): number {
   try {
@@ -63,7 +63,7 @@ interface Flags {
 
 const program = new Command("minitask-controller")
   .description("Mini Task Runner: runs Task/TaskRun custom resources as pods, one step after another")
-  .version(VERSION, "--version")
+  .version(versionLine("minitask-controller"), "--version", "print the version and the commit it was built from")
   .addOption(new Option("--kubeconfig <path>", "kubeconfig file (default: KUBECONFIG, in-cluster, ~/.kube/config)"))
   .option("--context <name>", "kubeconfig context to use")
   .option("--namespace <ns>", "watch only this namespace (default: all namespaces)")

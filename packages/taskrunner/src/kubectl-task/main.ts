@@ -1,24 +1,12 @@
 // kubectl-task: the kubectl plugin of Mini Task Runner. `main` parses the arguments with commander, runs
 // one command and resolves with the exit code; it never calls process.exit (the entry point does).
-import { readFileSync } from "node:fs";
 import { Argument, Command, CommanderError, Option } from "commander";
+import { versionLine } from "../cli/build-info.ts";
 import type { ListFormat } from "./commands/list.ts";
 import type { StartOptions } from "./commands/start.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { type GlobalOptions, Session } from "./session.ts";
 import type { Io } from "./term.ts";
-
-function packageVersion(): string {
-  try {
-    // src/kubectl-task/ and dist/kubectl-task/ are both two levels below the package root.
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
-      version?: string;
-    };
-    return pkg.version ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -61,7 +49,8 @@ export function buildProgram(session: Session): Program {
   program
     .name("kubectl task")
     .description("Start, follow and manage Mini Task Runner task runs (minitask.myorg.dev Task and TaskRun).")
-    .version(`kubectl-task ${packageVersion()}`, "--version", "print the version")
+    // Not commander's .version(string): the line (with the git commit) is only worked out when asked for.
+    .option("--version", "print the version and the commit it was built from")
     .helpOption("-h, --help", "show help")
     .helpCommand("help [command]", "show help for a command")
     .option("--kubeconfig <path>", "path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
@@ -75,6 +64,10 @@ export function buildProgram(session: Session): Program {
       outputError: (s, write) => write(`${s.trim().replace(/\s*\n\s*/g, " ")} (see --help)\n`),
     })
     .addHelpText("after", EXAMPLES);
+  program.on("option:version", () => {
+    io.stdout.write(`${versionLine("kubectl-task")}\n`);
+    throw new CommanderError(0, "commander.version", "version printed");
+  });
 
   program.hook("preAction", async (_root, action) => {
     session.configure(action.optsWithGlobals<GlobalOptions>());
