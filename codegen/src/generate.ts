@@ -206,8 +206,6 @@ function fixedNames(kind: string): string[] {
   return [
     kind,
     `Readonly${kind}`,
-    `Readonly${kind}Spec`,
-    `Readonly${kind}Status`,
     `${kind}List`,
     `${kind}ApiVersion`,
     `${kind}Kind`,
@@ -233,6 +231,9 @@ interface KindOutput {
   readonly decls: Decl[];
   readonly specName: string | undefined;
   readonly statusName: string | undefined;
+  /** Names of the read-only aliases of spec and status (undefined: none, or no free name). */
+  readonly readonlySpec: string | undefined;
+  readonly readonlyStatus: string | undefined;
 }
 
 function generateGroupVersion(
@@ -275,6 +276,17 @@ function generateGroupVersion(
   ]) {
     registry.take(n);
   }
+  // The read-only aliases of spec and status come next: they yield to another kind's names (kinds `Foo`
+  // and `FooSpec` in one group/version), and are named after the spec/status type then.
+  const readonlyTaken = new Map<string, boolean>();
+  for (const { crd } of entries) {
+    for (const n of [`Readonly${crd.kind}Spec`, `Readonly${crd.kind}Status`]) readonlyTaken.set(n, registry.take(n));
+  }
+  const readonlyName = (preferred: string, typeName: string | undefined): string | undefined => {
+    if (typeName === undefined) return undefined;
+    if (readonlyTaken.get(preferred) === true) return preferred;
+    return registry.take(`Readonly${typeName}`) ? `Readonly${typeName}` : undefined;
+  };
 
   const kindNames = new Set(entries.map((e) => e.crd.kind));
   const outputs: KindOutput[] = entries.map(({ crd, version: v }) => {
@@ -288,7 +300,14 @@ function generateGroupVersion(
       headerDoc: kindDoc(crd, v, group, version),
       trailingDoc: v.deprecated ? [deprecation(crd, v)] : [],
     });
-    return { crd, version: v, fileBase: crd.kind.toLowerCase(), ...model };
+    return {
+      crd,
+      version: v,
+      fileBase: crd.kind.toLowerCase(),
+      ...model,
+      readonlySpec: readonlyName(`Readonly${crd.kind}Spec`, model.specName),
+      readonlyStatus: readonlyName(`Readonly${crd.kind}Status`, model.statusName),
+    };
   });
 
   const dir = `${group}/${version}`;
@@ -425,11 +444,11 @@ function modelFile(out: KindOutput, group: string, version: string, kindNames: S
   body += "\n";
   const dr = imports.use(MODULES.client, "DeepReadonly");
   body += `${renderDoc([`A ${link} as caches hand it out: deeply read-only.`])}export type Readonly${K} = ${dr}<${K}>;\n`;
-  if (out.specName !== undefined) {
-    body += `${renderDoc([`A {@link ${out.specName}} as caches hand it out: deeply read-only.`])}export type Readonly${K}Spec = ${dr}<${out.specName}>;\n`;
+  if (out.specName !== undefined && out.readonlySpec !== undefined) {
+    body += `${renderDoc([`A {@link ${out.specName}} as caches hand it out: deeply read-only.`])}export type ${out.readonlySpec} = ${dr}<${out.specName}>;\n`;
   }
-  if (out.statusName !== undefined) {
-    body += `${renderDoc([`A {@link ${out.statusName}} as caches hand it out: deeply read-only.`])}export type Readonly${K}Status = ${dr}<${out.statusName}>;\n`;
+  if (out.statusName !== undefined && out.readonlyStatus !== undefined) {
+    body += `${renderDoc([`A {@link ${out.statusName}} as caches hand it out: deeply read-only.`])}export type ${out.readonlyStatus} = ${dr}<${out.statusName}>;\n`;
   }
   body += `${renderDoc([`A list of ${link} objects (\`${crd.listKind}\`).`])}export type ${K}List = ${imports.use(MODULES.client, "KubeList")}<${K}>;\n`;
   body += "\n";

@@ -46,14 +46,41 @@ export function camelCase(name: string): string {
   return name.slice(0, keep).toLowerCase() + name.slice(keep);
 }
 
+/** Plural words that are not a regular plural of a singular by dropping `s`/`es` (lower case). */
+const IRREGULAR_PLURALS: Record<string, string | undefined> = {
+  aliases: "alias",
+  statuses: "status",
+  indices: "index",
+  vertices: "vertex",
+  matrices: "matrix",
+  criteria: "criterion",
+  analyses: "analysis",
+  // the same in both numbers: the item gets `Item`
+  series: undefined,
+  species: undefined,
+  news: undefined,
+};
+
 /**
  * The name of one item of a list property: `steps` → `Step`, `policies` → `Policy`, `addresses` →
- * `Address`; names that do not look plural get `Item` (`env` → `EnvItem`).
+ * `Address`, `hostAliases` → `HostAlias`, `podIPs` → `PodIP`. Only regular plurals are singularised:
+ * names that do not look plural get `Item` (`env` → `EnvItem`, `tls` → `TlsItem`, `series` → `SeriesItem`).
  */
 export function itemName(property: string): string {
   const p = pascalCase(property);
+  // The last word: an upper-case run and what follows it (`IPs`, `Aliases`, `Tls`).
+  const word = /[A-Z]*[^A-Z]*$/.exec(p)?.[0] ?? p;
+  const head = p.slice(0, p.length - word.length);
+  const lower = word.toLowerCase();
+  if (lower in IRREGULAR_PLURALS) {
+    const singular = IRREGULAR_PLURALS[lower];
+    return singular === undefined ? `${p}Item` : head + word.charAt(0) + singular.slice(1);
+  }
+  if (/^[A-Z]{2,}s$/.test(word)) return p.slice(0, -1); // an acronym's plural: IPs, CIDRs, URLs
+  const stem = word.replace(/(?:ies|es|s)$/, "");
+  if (!/[aeiouy]/i.test(stem) && !/^[A-Z]{2,}$/.test(stem)) return `${p}Item`; // tls, dns: not plurals
   if (/[^aeiou]ies$/.test(p)) return `${p.slice(0, -3)}y`;
-  if (/(ss|x|ch|sh)es$/.test(p)) return p.slice(0, -2);
+  if (/(ss|x|ch|sh|zz)es$/.test(p)) return p.slice(0, -2);
   if (/[^su]s$/.test(p) && p.length > 2) return p.slice(0, -1);
   return `${p}Item`;
 }
@@ -80,8 +107,14 @@ export class NameRegistry {
     return true;
   }
 
-  /** A free name based on `base`. */
-  claim(base: string): string {
+  /**
+   * A free name based on `base`: `base` itself, else the first free of `alternatives` (meaningful
+   * names), else `base2`, `base3`, …
+   */
+  claim(base: string, alternatives: readonly string[] = []): string {
+    for (const name of [base, ...alternatives]) {
+      if (this.take(name)) return name;
+    }
     let name = base;
     for (let i = 2; this.#used.has(name); i++) name = `${base}${i}`;
     this.#used.add(name);

@@ -197,7 +197,11 @@ export class SchemaConverter {
         if (items === undefined) return this.#fail(path, "array schema without items");
         if (Array.isArray(items))
           return this.#fail([...path, "items"], "tuple schemas (items as a list) are not supported");
-        const item = this.#convert(items, [...path, "items"], { base: hint.base, segment: itemName(hint.segment) });
+        const item = this.#convert(items, [...path, "items"], {
+          base: hint.base,
+          segment: itemName(hint.segment),
+          alternatives: [`${hint.segment}Item`],
+        });
         return { type: { k: "array", of: item.type }, declared: false, inner: nestedNotes("Each item", item) };
       }
       default:
@@ -231,7 +235,7 @@ export class SchemaConverter {
     const key = `interface:${canonical(node)}`;
     const existing = this.#shared.get(key);
     if (existing !== undefined) return existing;
-    const name = this.#names.claim(hintName(hint));
+    const name = this.#names.claim(hintName(hint), hintAlternatives(hint));
     this.#shared.set(key, name);
     const decl: InterfaceDecl = { k: "interface", name, doc: [], extends: ext, props: [], index: undefined };
     this.#decls.push(decl);
@@ -276,7 +280,7 @@ export class SchemaConverter {
     const key = `enum:${JSON.stringify(literals)}:${JSON.stringify(node.description ?? "")}`;
     const existing = this.#shared.get(key);
     if (existing !== undefined) return ref(existing);
-    const name = this.#names.claim(hintName(hint));
+    const name = this.#names.claim(hintName(hint), hintAlternatives(hint));
     this.#shared.set(key, name);
     this.#decls.push({ k: "alias", name, doc: this.#description(node), type: literals });
     return ref(name);
@@ -476,11 +480,13 @@ export function code(s: string): string {
 
 /**
  * A key for schemas that generate the same declaration: key-sorted JSON without the node's own
- * `description`, `default` and `nullable` (they document or wrap the property, not the declared type).
+ * `description`, `default` and `nullable` (they document or wrap the property, not the declared type), and
+ * without the descriptions of nested schemas (equal shapes documented in other words are one type; the
+ * declaration keeps the words of its first use).
  */
 function canonical(node: Schema): string {
   const { description: _d, default: _def, nullable: _n, ...rest } = node;
-  return JSON.stringify(rest, (_k, v: unknown) =>
+  return JSON.stringify(withoutDescriptions(rest), (_k, v: unknown) =>
     isRecord(v)
       ? Object.fromEntries(
           Object.keys(v)
@@ -489,6 +495,26 @@ function canonical(node: Schema): string {
         )
       : v,
   );
+}
+
+/** A schema without the `description` of any nested schema (property names called `description` stay). */
+function withoutDescriptions(node: Schema): Schema {
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === "description") continue;
+    if (k === "properties" && isRecord(v)) {
+      out[k] = Object.fromEntries(
+        Object.entries(v).map(([p, sub]) => [p, isRecord(sub) ? withoutDescriptions(sub) : sub]),
+      );
+    } else if ((k === "items" || k === "additionalProperties" || k === "not") && isRecord(v)) {
+      out[k] = withoutDescriptions(v);
+    } else if ((k === "anyOf" || k === "oneOf" || k === "allOf") && Array.isArray(v)) {
+      out[k] = v.map((b: unknown) => (isRecord(b) ? withoutDescriptions(b) : b));
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
 }
 
 /** What the TSDoc of an undeclared item or map value says, folded into one line of its container's. */
@@ -524,14 +550,22 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** How to name a declaration made for a node: `base` (the parent's name) + `segment` (from the property). */
+/**
+ * How to name a declaration made for a node: `base` (the parent's name) + `segment` (from the property);
+ * when that name is taken, `base` + one of `alternatives`, then `…Type`, before a number.
+ */
 interface Hint {
   readonly base: string;
   readonly segment: string;
+  readonly alternatives?: readonly string[];
 }
 
 function hintName(h: Hint): string {
   return h.base + h.segment;
+}
+
+function hintAlternatives(h: Hint): string[] {
+  return [...(h.alternatives ?? []).map((a) => h.base + a), `${hintName(h)}Type`];
 }
 
 function child(parent: string, key: string): Hint {

@@ -70,8 +70,8 @@ describe("schema constructs", () => {
     expect(widget).toContain('/** How fast. */\nexport type WidgetSpecMode = "Fast" | "Slow" | "True";');
     expect(widget).toContain("export type WidgetSpecLevel = 1 | 2 | 3;");
     expect(widget).toContain('export type WidgetSpecChoice = "a" | "b" | null;');
-    expect(prop(spec, "modes").line).toBe("  modes?: WidgetSpecMode2[];");
-    expect(widget).toContain('export type WidgetSpecMode2 = "Read" | "Write";');
+    expect(prop(spec, "modes").line).toBe("  modes?: WidgetSpecModesItem[];");
+    expect(widget).toContain('export type WidgetSpecModesItem = "Read" | "Write";');
   });
 
   it("required with a default: optional, as the apiserver fills it in before it validates", () => {
@@ -196,8 +196,9 @@ describe("schema constructs", () => {
 
   it("names of nested types never clash: a kind's name wins, equal schemas share one declaration", () => {
     const foo = readText(join(goldenDir, "collisions", gv, "v1/foo.ts"));
-    expect(foo).toContain("  bar?: FooBar2;");
-    expect(foo.match(/export interface FooBar2 \{/g)).toHaveLength(1);
+    // The path name FooBar is the kind's: the nested type takes a meaningful name, not a number.
+    expect(foo).toContain("  bar?: FooBarType;");
+    expect(foo.match(/export interface FooBarType \{/g)).toHaveLength(1);
     expect(foo).not.toContain("FooSpecBar");
   });
 

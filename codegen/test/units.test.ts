@@ -22,6 +22,18 @@ describe("names", () => {
     expect(itemName("env")).toBe("EnvItem");
     expect(itemName("status")).toBe("StatusItem");
     expect(itemName("args")).toBe("Arg");
+    // Only regular plurals are singularised.
+    expect(itemName("tls")).toBe("TlsItem");
+    expect(itemName("dns")).toBe("DnsItem");
+    expect(itemName("hostAliases")).toBe("HostAlias");
+    expect(itemName("statuses")).toBe("Status");
+    expect(itemName("series")).toBe("SeriesItem");
+    expect(itemName("timeSeries")).toBe("TimeSeriesItem");
+    expect(itemName("entries")).toBe("Entry");
+    expect(itemName("podIPs")).toBe("PodIP");
+    expect(itemName("CIDRs")).toBe("CIDR");
+    expect(itemName("TLS")).toBe("TLSItem");
+    expect(itemName("indices")).toBe("Index");
   });
 
   it("derives function names from kinds", () => {
@@ -46,8 +58,96 @@ describe("names", () => {
     expect(r.claim("Foo")).toBe("Foo2");
     expect(r.claim("Foo")).toBe("Foo3");
     expect(r.claim("Record")).toBe("Record2");
+    expect(r.claim("Baz", ["BazItem", "BazType"])).toBe("Baz");
+    expect(r.claim("Baz", ["BazItem", "BazType"])).toBe("BazItem");
+    expect(r.claim("Baz", ["BazItem", "BazType"])).toBe("BazType");
+    expect(r.claim("Baz", ["BazItem", "BazType"])).toBe("Baz2");
     expect(r.take("Foo")).toBe(false);
     expect(r.take("Bar")).toBe(true);
+  });
+});
+
+/** A CRD of `group` with a v1 schema whose root properties are `props` (YAML, indented 12 spaces). */
+function crdText(kind: string, props: string, group = "names.codegen.minitask.dev"): string {
+  return `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: ${kind.toLowerCase()}s.${group}}
+spec:
+  group: ${group}
+  scope: Namespaced
+  names: {kind: ${kind}, plural: ${kind.toLowerCase()}s}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+${props}
+`;
+}
+
+describe("names of generated declarations", () => {
+  const generated = (text: string, file: string) => {
+    const files = generate(parseManifests(text, "crds.yaml")).files;
+    return files.find((f) => f.path === `names.codegen.minitask.dev/v1/${file}`)?.content ?? "";
+  };
+
+  it("kinds Foo and FooSpec in one group/version: not a clash; Foo's spec type takes another name", () => {
+    const foo = crdText("Foo", "            spec: {type: object, properties: {a: {type: string}}}");
+    const fooSpec = crdText("FooSpec", "            spec: {type: object, properties: {b: {type: string}}}");
+    const text = `${foo}---\n${fooSpec}`;
+    const a = generated(text, "foo.ts");
+    expect(a).toContain("  spec?: FooSpecType;");
+    expect(a).toContain("export interface FooSpecType {");
+    expect(a).toContain("export type ReadonlyFooSpecType = DeepReadonly<FooSpecType>;");
+    const b = generated(text, "foospec.ts");
+    expect(b).toContain("export interface FooSpec {");
+    expect(b).toContain("export type ReadonlyFooSpec = DeepReadonly<FooSpec>;");
+    expect(b).toContain("export type ReadonlyFooSpecSpec = DeepReadonly<FooSpecSpec>;");
+  });
+
+  it("a list item whose singular name is taken is named after the list, not numbered", () => {
+    const props = `            spec:
+              type: object
+              properties:
+                mirror: {type: object, properties: {host: {type: string}}}
+                mirrors: {type: array, items: {type: object, properties: {host: {type: string}, weight: {type: integer}}}}`;
+    const text = generated(crdText("Route", props), "route.ts");
+    expect(text).toContain("  mirror?: RouteSpecMirror;");
+    expect(text).toContain("  mirrors?: RouteSpecMirrorsItem[];");
+    expect(text).not.toMatch(/RouteSpecMirror2/);
+  });
+
+  it("structurally equal objects share one declaration even when their nested descriptions differ", () => {
+    const props = `            spec:
+              type: object
+              properties:
+                primary:
+                  type: object
+                  description: The primary.
+                  properties:
+                    host: {type: string, description: Host of the primary.}
+                    description: {type: string, description: A property called description.}
+                backup:
+                  type: object
+                  properties:
+                    host: {type: string, description: Host of the backup.}
+                    description: {type: string}
+                other:
+                  type: object
+                  properties:
+                    host: {type: string}`;
+    const text = generated(crdText("Link", props), "link.ts");
+    expect(text).toContain("  backup?: LinkSpecBackup;");
+    expect(text).toContain("  primary?: LinkSpecBackup;");
+    expect(text).toContain("  other?: LinkSpecOther;");
+    expect(text.match(/export interface LinkSpec[A-Za-z]* \{/g)).toEqual([
+      "export interface LinkSpec {",
+      "export interface LinkSpecBackup {",
+      "export interface LinkSpecOther {",
+    ]);
   });
 });
 

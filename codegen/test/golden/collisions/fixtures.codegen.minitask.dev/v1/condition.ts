@@ -48,8 +48,8 @@ export const ConditionResource: {
 
 /** A {@link Condition} as caches hand it out: deeply read-only. */
 export type ReadonlyCondition = DeepReadonly<Condition>;
-/** A {@link ConditionStatus2} as caches hand it out: deeply read-only. */
-export type ReadonlyConditionStatus = DeepReadonly<ConditionStatus2>;
+/** A {@link ConditionStatusType} as caches hand it out: deeply read-only. */
+export type ReadonlyConditionStatus = DeepReadonly<ConditionStatusType>;
 /** A list of {@link Condition} objects (`ConditionList`). */
 export type ConditionList = KubeList<Condition>;
 
@@ -65,9 +65,9 @@ export interface Condition {
   apiVersion?: "fixtures.codegen.minitask.dev/v1";
   kind?: "Condition";
   metadata?: ObjectMeta;
-  status?: ConditionStatus2;
+  status?: ConditionStatusType;
 }
 
-export interface ConditionStatus2 {
+export interface ConditionStatusType {
   conditions?: Condition_[];
 }

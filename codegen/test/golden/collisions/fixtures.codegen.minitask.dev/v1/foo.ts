@@ -63,15 +63,15 @@ export interface Foo {
   kind?: "Foo";
   metadata?: ObjectMeta;
   /** Named FooBar2, as the kind FooBar takes FooBar. */
-  bar?: FooBar2;
+  bar?: FooBarType;
   spec?: FooSpec;
 }
 
 /** Named FooBar2, as the kind FooBar takes FooBar. */
-export interface FooBar2 {
+export interface FooBarType {
   value?: string;
 }
 
 export interface FooSpec {
-  bar?: FooBar2;
+  bar?: FooBarType;
 }

@@ -128,7 +128,7 @@ export interface WidgetSpec {
   maxUnavailable?: number | string | null;
   /** How fast. */
   mode?: WidgetSpecMode;
-  modes?: WidgetSpecMode2[];
+  modes?: WidgetSpecModesItem[];
   /**
    * A required string.
    *
@@ -232,7 +232,7 @@ export type WidgetSpecLevel = 1 | 2 | 3;
 /** How fast. */
 export type WidgetSpecMode = "Fast" | "Slow" | "True";
 
-export type WidgetSpecMode2 = "Read" | "Write";
+export type WidgetSpecModesItem = "Read" | "Write";
 
 export interface WidgetSpecNullableObject {
   a?: string;
