@@ -54,11 +54,11 @@ describe("real-world CRDs", () => {
         expect(ignored).toEqual([
           'gateway-api/gateway.networking.k8s.io_vap_safeupgrades.yaml (document 1): not a CustomResourceDefinition (kind "ValidatingAdmissionPolicy"), skipped',
           'gateway-api/gateway.networking.k8s.io_vap_safeupgrades.yaml (document 2): not a CustomResourceDefinition (kind "ValidatingAdmissionPolicyBinding"), skipped',
-          'gateway-api/kustomization.yaml: not a CustomResourceDefinition (no kind), skipped',
+          "gateway-api/kustomization.yaml: not a CustomResourceDefinition (no kind), skipped",
         ]);
       }
       const code = usage[project];
-    const extra: Record<string, string> = code === undefined ? {} : { "src/usage.ts": code };
+      const extra: Record<string, string> = code === undefined ? {} : { "src/usage.ts": code };
       const r = await compileAsConsumer(join(scratchDir, "real", project), result.files, { extra });
       expect(r.errors).toEqual([]);
       expect(r.code).toBe(0);
