@@ -42,6 +42,16 @@ function accept<T>(v: T): T {
   return v;
 }
 
+/** What `kubectl create --dry-run=client -o yaml` writes type-checks: `creationTimestamp: null`. */
+export function dryRunOutput(): Task {
+  return accept<Task>({
+    apiVersion: "minitask.myorg.dev/v1",
+    kind: "Task",
+    metadata: { name: "hello", creationTimestamp: null },
+    spec: { steps: [{ name: "a", image: "busybox" }] },
+  });
+}
+
 export function specs(): void {
   // required / optional
   const spec = accept<WidgetSpec>({ name: "a", count: 1 });

@@ -62,7 +62,7 @@ export function ago(t: string | undefined, now: number): string {
 }
 
 /** Age column (`3m`), or `<unknown>`. */
-export function age(t: string | undefined, now: number): string {
+export function age(t: string | null | undefined, now: number): string {
   const ms = parseTime(t);
   return ms === undefined ? "<unknown>" : shortDuration(now - ms);
 }

@@ -89,7 +89,7 @@ export async function describe(session: Session, name: string, o: DescribeOption
   const add = (k: string, v: string | undefined): void => {
     if (v !== undefined && v !== "") lines.push([k, v]);
   };
-  const when = (t: string | undefined): string | undefined => (t ? `${t} (${age(t, now)} ago)` : undefined);
+  const when = (t: string | null | undefined): string | undefined => (t ? `${t} (${age(t, now)} ago)` : undefined);
   add("Name:", run.metadata?.name);
   add("Namespace:", run.metadata?.namespace);
   add("Task:", `${spec?.taskRef ?? ""}${task === undefined ? c.yellow(" (not found)") : ""}`);
