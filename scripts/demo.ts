@@ -1,12 +1,13 @@
-// npm run demo [-- --once] [--keep]
+// npm run demo [-- --once]
 //
 // The project's main job in one command: bring up the local control plane with a real node (building
 // the binaries and images the first time), install the CRDs, start minitask-controller with its
 // dashboard, apply the example hello Task, start a run with `kubectl task start hello --follow` — whose
 // steps run as real containers, with real output — then keep everything running until Ctrl-C (or, with
 // --once, exit with the run's result). Where this machine cannot run the real node, kwok simulates it.
+// Every command it prints works as printed, from the repository's root folder: demo.cluster.test.ts runs them.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, openSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ControlPlane, cacheRoot, freePort, type NodeKind, realNodeSupport } from "@minitask/testenv";
@@ -134,13 +135,16 @@ async function main(): Promise<void> {
   if (once) await teardown(result);
 
   say();
-  say(bold("Explore:"));
+  // After the label column, each line is a shell command (or a comment) that works as printed, in this order,
+  // in a shell in the repository's folder: demo.cluster.test.ts runs them.
+  say(bold("Explore (in a shell in this folder):"));
   say(`  dashboard        ${dashboard}`);
-  say(`  kubeconfig       export KUBECONFIG=${cp.kubeconfig}`);
-  say(`  kubectl          ${kubectl}`);
-  say(`  the plugin       PATH="${pluginPath()}:$PATH" kubectl task runs`);
-  say(`                   (or: npm link -w @minitask/taskrunner, then: kubectl task start hello -f)`);
-  say(`  more examples    kubectl apply -f examples/tasks/ && kubectl create -f examples/taskruns/greet-run.yaml`);
+  say(`  your shell       export KUBECONFIG=${cp.kubeconfig} PATH="${pluginPath(kubectl)}:$PATH"`);
+  say(dim("                   # that folder has this control plane's kubectl, kubectl-task and kubectl_complete-task"));
+  say("  the plugin       kubectl task runs");
+  say("  more examples    kubectl apply -f examples/tasks/ && kubectl create -f examples/taskruns/greet-run.yaml");
+  say("                   kubectl task start greet -p who=you --follow");
+  say(`  one executable   npm run build:plugin   ${dim("# kubectl task without Node.js (docs/plugin.md)")}`);
   say(`  controller log   ${logFile}`);
   say();
   if (node === "real") {
@@ -160,9 +164,10 @@ async function main(): Promise<void> {
 
 /**
  * A folder with `kubectl-task` and `kubectl_complete-task` as kubectl expects plugins (no `.js`; kubectl
- * would list `kubectl-task.js` as a plugin named `task.js`), for the PATH line the demo prints.
+ * would list `kubectl-task.js` as a plugin named `task.js`), and the control plane's `kubectl`, for the PATH
+ * line the demo prints: it works on a machine without kubectl of its own.
  */
-function pluginPath(): string {
+function pluginPath(kubectl: string): string {
   const dir = join(stateDir, "bin");
   mkdirSync(dir, { recursive: true });
   for (const name of ["kubectl-task", "kubectl_complete-task"]) {
@@ -171,6 +176,8 @@ function pluginPath(): string {
     writeFileSync(file, `#!/bin/sh\nexec "${process.execPath}" "${target}" "$@"\n`);
     chmodSync(file, 0o755);
   }
+  rmSync(join(dir, "kubectl"), { force: true });
+  symlinkSync(kubectl, join(dir, "kubectl"));
   return dir;
 }
 
