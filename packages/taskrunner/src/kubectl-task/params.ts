@@ -1,5 +1,6 @@
 // `-p NAME=VALUE` parsing and the check of a run's params against its Task, before anything is created.
 import type { Task } from "../contract.ts";
+import { parseDuration } from "../duration.ts";
 import type { RunParam, TaskParam } from "./api.ts";
 import { CliError } from "./errors.ts";
 
@@ -57,11 +58,18 @@ export function validateParams(task: Task, given: readonly RunParam[]): void {
   );
 }
 
-/** Go durations as `spec.timeout` accepts them (`90s`, `1h30m`, `0` for none). */
-const DURATION = /^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$/;
-
+/**
+ * Checks --timeout with the controller's own parser of `spec.timeout` (Go durations: `90s`, `1h30m`, `0` for
+ * none), so the plugin accepts exactly what the controller will.
+ */
 export function validateTimeout(timeout: string): void {
-  if (!DURATION.test(timeout)) {
+  let ok = timeout.trim() === timeout;
+  try {
+    parseDuration(timeout);
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
     throw new CliError(`invalid --timeout "${timeout}": expected a duration such as 90s, 10m or 1h30m (0 for none)`);
   }
 }
