@@ -262,7 +262,7 @@ describe("docs code samples", () => {
 
 const SHELL_LANGS = new Set(["sh", "bash", "shell", "console"]);
 const REPO_ROOTS =
-  /^(?:\.\/)?(?:crds|deploy|deploy-local-node|examples|scripts|docs|testenv|packages|reliability|codegen|bench|tools|plugins|dist)\//;
+  /^(?:\.\/)?(?:crds|deploy|deploy-local-node|examples|scripts|docs|testenv|packages|reliability|codegen|bench|tools|plugins)\//;
 
 /** Stands for a table's `\|` while lines are split at pipes. */
 const ALT = "\u2016";
