@@ -590,6 +590,7 @@ describe("docs shell commands", () => {
       "x.md:8: link docs/operations.md#no-such-heading: no such heading",
     ]);
     // A kustomization reaching outside its folder, as deploy/ once did with ../crds.
+    mkdirSync(join(ROOT, ".cache"), { recursive: true });
     const dir = mkdtempSync(join(ROOT, ".cache", "kustomize-"));
     try {
       writeFileSync(join(dir, "kustomization.yaml"), "resources:\n  - ns.yaml\n  - ../../crds/task.yaml\n");

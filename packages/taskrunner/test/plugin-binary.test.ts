@@ -48,7 +48,7 @@ function exe(args: readonly string[], env: Record<string, string> = {}, file = b
   });
 }
 
-describe("the single executable", () => {
+describe("the single executable", { timeout: 60_000 }, () => {
   it("is a linux-x64 ELF with the SEA blob injected, and the PATH it runs with has no node", () => {
     const head = readFileSync(build.binary).subarray(0, 20);
     expect(head.subarray(0, 4).toString("latin1")).toBe("\x7fELF");
@@ -113,7 +113,7 @@ describe("the single executable", () => {
   });
 });
 
-describe("the single executable against an apiserver", () => {
+describe("the single executable against an apiserver", { timeout: 60_000 }, () => {
   let api: FakeApiServer;
   beforeAll(async () => {
     api = await new FakeApiServer().start();
@@ -308,7 +308,7 @@ function tarEntries(tar: Buffer): Map<string, { mode: number; data: Buffer }> {
   return out;
 }
 
-describe("the krew archive and manifest", () => {
+describe("the krew archive and manifest", { timeout: 60_000 }, () => {
   it("pass krew's manifest rules, and the archive holds the executable under its sha256", () => {
     const text = readFileSync(build.manifest, "utf8");
     const archives = new Map([[archiveName("linux", "amd64"), readFileSync(build.archive)]]);

@@ -26,7 +26,7 @@ function underNode(fake: string, args: readonly string[], cwd = ROOT) {
 
 const HINT = "(in a checkout of minitask: . scripts/toolchain.sh puts Node 24 on PATH)";
 
-describe("the bin shims under an old Node.js", () => {
+describe("the bin shims under an old Node.js", { timeout: 60_000 }, () => {
   it("the fake version is what the shims see", () => {
     expect(underNode("20.11.1", ["-p", "process.version + ' ' + process.versions.node"]).stdout).toBe(
       "v20.11.1 20.11.1\n",
@@ -63,7 +63,7 @@ describe("the bin shims under an old Node.js", () => {
   });
 });
 
-describe("npm run entry points under an old Node.js", () => {
+describe("npm run entry points under an old Node.js", { timeout: 60_000 }, () => {
   const scripts = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> })
     .scripts;
 

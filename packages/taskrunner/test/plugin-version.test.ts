@@ -20,7 +20,7 @@ const readPackage = (dir: string) => JSON.parse(readFileSync(join(ROOT, dir, "pa
 
 const head = () => execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
 
-describe("versions", () => {
+describe("versions", { timeout: 60_000 }, () => {
   it("every workspace, the root and src/version.ts carry one version; internal dependencies name it", () => {
     const root = readPackage(".");
     const workspaces = root.workspaces ?? [];
