@@ -241,7 +241,10 @@ export async function buildPlugin(opts: BuildOptions = {}): Promise<PluginBuild>
     const exe = join(work, "kubectl-task");
     copyFileSync(node, exe);
     chmodSync(exe, 0o755);
-    execFileSync("strip", ["--strip-all", exe]);
+    const stripped = spawnSync("strip", ["--strip-all", exe], { encoding: "utf8" });
+    if (stripped.error !== undefined)
+      log("build:plugin: no strip (binutils) here: the executable keeps node's symbols");
+    else if (stripped.status !== 0) throw new PluginBuildError(`strip: ${stripped.stderr.trim()}`);
     const postject = createRequire(import.meta.url).resolve("postject/dist/cli.js");
     const injected = spawnSync(node, [postject, exe, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE], {
       encoding: "utf8",
