@@ -205,7 +205,9 @@ export async function buildPlugin(opts: BuildOptions = {}): Promise<PluginBuild>
     throw new PluginBuildError(`builds ${platform.node} only; this is ${process.platform}-${process.arch}`);
   }
   mkdirSync(out, { recursive: true });
-  // A private work folder: two builds at once (test files in parallel) never share a half-written file.
+  // One build at a time (test files run side by side): the executable, the archive and the manifest of one
+  // build always go together. Then a private work folder, renamed into place file by file.
+  const unlock = await lock(join(out, ".plugin-build.lock"));
   const work = mkdtempSync(join(out, ".plugin-build-"));
   try {
     const commit = gitCommit();
@@ -298,6 +300,50 @@ export async function buildPlugin(opts: BuildOptions = {}): Promise<PluginBuild>
     return { binary, complete, archive, sha256: digest, manifest, commit, built: true, seconds: secs(t0) };
   } finally {
     rmSync(work, { recursive: true, force: true });
+    unlock();
+  }
+}
+
+/**
+ * Takes the lock folder `dir` (mkdir is atomic), waiting while another live build holds it; a lock left by a
+ * build that died is taken over. Returns the function that releases it.
+ */
+async function lock(dir: string): Promise<() => void> {
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      writeFileSync(join(dir, "pid"), String(process.pid));
+      return () => rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    if (lockIsStale(dir)) {
+      rmSync(dir, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new PluginBuildError(`another build has held ${dir} for 10 minutes`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function lockIsStale(dir: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dir, "pid"), "utf8"));
+  } catch {
+    // Just created (no pid written yet), or left half-made long ago.
+    try {
+      return Date.now() - statSync(dir).mtimeMs > 30_000;
+    } catch {
+      return false;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
   }
 }
 
