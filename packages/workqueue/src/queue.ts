@@ -10,8 +10,9 @@
 // Delayed adds live in one min-heap of nodes hanging off the records, behind a single timer.
 //
 // Performance notes (see bench/README.md): `get` touches no Map (the record comes out of the ready store); `done`
-// finds the record by scanning the few records in flight; done records stay in the Map, idle, and are dropped in
-// bulk by rebuilding the Map, because deleting keys one by one makes V8 shrink and regrow the table.
+// finds the record by scanning the few records in flight; done records of primitive keys (strings, numbers) stay in
+// the Map, idle, and are dropped in bulk by rebuilding the Map, because deleting keys one by one makes V8 shrink and
+// regrow the table. Done records of object keys leave the Map at once, so a finished object is not kept alive.
 
 import { type Clock, MAX_TIMER_DELAY_MS, realClock, type Timer } from "./clock.ts";
 import { DelayHeap } from "./heap.ts";
@@ -122,6 +123,11 @@ const IDLE_REBUILD_RATIO = 2;
 
 /** The delay heap is compacted when it holds this many more stale nodes than live ones. */
 const STALE_DELAY_NODES_MAX = 1024;
+
+/** Whether a key is an object or function (which the key map would keep alive), not a primitive value. */
+function isReference(key: unknown): boolean {
+  return (typeof key === "object" && key !== null) || typeof key === "function";
+}
 
 const SHUTDOWN: GetResult<never> = Object.freeze({ shutdown: true as const });
 const SHUTDOWN_PROMISE: Promise<GetResult<never>> = Promise.resolve(SHUTDOWN);
@@ -280,7 +286,12 @@ export class WorkQueue<T> implements Queue<T> {
     } else {
       entry.state = IDLE;
       entry.item = undefined as T;
-      if (entry.delay === null) {
+      if (entry.delay === null && isReference(key)) {
+        // An object key is the finished item itself (or part of it): drop the record now, so the queue holds no
+        // reference to it (client-go's TestGarbageCollection). Primitive keys take the cheaper bulk rebuild below.
+        this.#entries.delete(key);
+        this.#recycle(entry);
+      } else if (entry.delay === null) {
         const idle = ++this.#idle;
         if (idle > IDLE_REBUILD_MIN && idle > IDLE_REBUILD_RATIO * (this.#entries.size - idle)) this.#rebuild();
       }
@@ -474,18 +485,22 @@ export class WorkQueue<T> implements Queue<T> {
   /** Replaces the key map with one holding only the records in use; idle records go to the pool or are dropped. */
   #rebuild(): void {
     const next = new Map<unknown, Entry<T>>();
-    const pool = this.#pool;
     for (const [key, entry] of this.#entries) {
       if (entry.state !== IDLE || entry.delay !== null) {
         next.set(key, entry);
-      } else if (pool.length < ENTRY_POOL_SIZE) {
-        entry.state = FREE;
-        entry.key = undefined;
-        pool.push(entry);
+      } else {
+        this.#recycle(entry);
       }
     }
     this.#entries = next;
     this.#idle = 0;
+  }
+
+  /** Puts a record that left the key map into the pool (or lets it go when the pool is full). */
+  #recycle(entry: Entry<T>): void {
+    entry.key = undefined;
+    entry.state = FREE;
+    if (this.#pool.length < ENTRY_POOL_SIZE) this.#pool.push(entry);
   }
 
   /** `entry` is QUEUED: hand it to a waiting worker, or put it in the ready store. */
