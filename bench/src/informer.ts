@@ -13,22 +13,20 @@
 //
 // With --json, exactly one JSON object goes to stdout and everything else to stderr.
 import { execFile, execFileSync, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { mkdir, readFile, rename } from "node:fs/promises";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { stripTypeScriptTypes } from "node:module";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { builtinResources, KubeClient, type KubeObject } from "@minitask/client";
 import { ControlPlane } from "@minitask/testenv";
+import { buildGoPeer } from "./_go_peer.ts";
 
 const execFileAsync = promisify(execFile);
 const here = fileURLToPath(new URL(".", import.meta.url));
-const peerDir = join(here, "..", "peers", "informer");
 // Each side runs as users run it: the built packages (dist/, `npm run build`) and plain JavaScript — running
 // the TypeScript sources would add Node's type stripper (~4 MiB of heap, ~35 MB of RSS) to every side.
 const childSource = join(here, "_informer_child.ts");
@@ -99,26 +97,8 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[i]!;
 }
 
-function cacheDir(): string {
-  return process.env.MINITASK_CACHE_DIR ?? join(homedir(), ".cache", "minitask");
-}
-
 async function buildPeer(): Promise<string> {
-  const env = { ...process.env, GOTOOLCHAIN: "local" };
-  const { stdout: goVersion } = await execFileAsync("go", ["env", "GOVERSION"], { env });
-  const hash = createHash("sha256");
-  hash.update(goVersion.trim());
-  for (const f of ["main.go", "go.mod", "go.sum"]) hash.update(await readFile(join(peerDir, f)));
-  const dir = join(cacheDir(), "bench");
-  const path = join(dir, `informer-peer-${hash.digest("hex").slice(0, 16)}`);
-  if (!existsSync(path)) {
-    log(`building the client-go peer (${goVersion.trim()}) into ${path} (a few minutes the first time) ...`);
-    await mkdir(dir, { recursive: true });
-    const tmp = `${path}.tmp-${process.pid}`;
-    await execFileAsync("go", ["build", "-trimpath", "-o", tmp, "."], { cwd: peerDir, env, maxBuffer: 16 << 20 });
-    await rename(tmp, path);
-  }
-  return path;
+  return (await buildGoPeer("informer", log)).path;
 }
 
 interface SyncResult {
