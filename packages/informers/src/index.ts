@@ -13,7 +13,7 @@ export { newSharedIndexInformer, type NewInformerOptions } from "./informer.ts";
 export type { ResourceEventHandler, AddEventHandlerOptions } from "./handler-buffers.ts";
 export type { HandlerRegistration, HandlerStats } from "./handler-buffers.ts";
 
-// The cache, its keys and indexes, tombstones, listers and label selectors.
+// The cache, its keys and indexes, tombstones, listers, label and field selectors.
 export type { Store, Indexer, IndexFunc, StoreChange } from "./store.ts";
 export { IndexedCache, type IndexedCacheOptions, metaNamespaceIndexFunc, NAMESPACE_INDEX } from "./store.ts";
 export { metaNamespaceKeyFunc, splitMetaNamespaceKey, type KeyFunc, type HasMetadata } from "./keys.ts";
@@ -21,6 +21,9 @@ export { DeletedFinalStateUnknown, isDeletedFinalStateUnknown, finalStateOf } fr
 export { deletionHandlingMetaNamespaceKeyFunc } from "./keys.ts";
 export { newLister, type Lister, type NamespaceLister } from "./lister.ts";
 export { type LabelSelector, labelSelectorMatcher, type LabelMatcher, SelectorParseError } from "./selector.ts";
+export { labelRequirement, type LabelRequirement, type LabelOperator, labelSelectorString } from "./selector.ts";
+export { type FieldSelector, fieldSelectorMatcher, type FieldMatcher, type FieldRequirement } from "./fields.ts";
+export { escapeFieldValue, unescapeFieldValue, fieldSelectorString, objectFieldValue } from "./fields.ts";
 
 // Read-your-writes.
 export { MutationCache, type MutationCacheOptions, type VersionedObject } from "./mutation-cache.ts";

@@ -17,6 +17,7 @@ import type {
   WatchStream,
 } from "@minitask/client";
 import { apiVersionOf } from "@minitask/client";
+import { fieldSelectorString } from "./fields.ts";
 import type { ListerWatcher } from "./reflector.ts";
 import { labelSelectorString } from "./selector.ts";
 
@@ -201,7 +202,7 @@ export class StreamingListerWatcher<T extends KubeObject> implements ListerWatch
       path: this.#resource.path(),
       query: {
         labelSelector: labelSelectorString(options.labelSelector),
-        fieldSelector: labelSelectorString(options.fieldSelector),
+        fieldSelector: fieldSelectorString(options.fieldSelector),
         limit: options.limit,
         continue: options.continue,
         resourceVersion: options.resourceVersion,
