@@ -204,20 +204,32 @@ export class IndexedCache<T extends HasMetadata> implements Indexer<T> {
   }
 
   /**
-   * Replaces the whole content. Returns the changes relative to the old content: adds for new keys,
-   * updates for keys whose object changed (`changed(old, new)`, default: resourceVersion differs), and
-   * deletes for keys that vanished (in the order of the old content).
+   * Replaces the whole content. Returns the changes relative to the old content, in the order client-go's RealFIFO
+   * delivers a relist: first deletes for keys that vanished (in the order of the old content), then adds for new
+   * keys and updates for keys whose object changed (`changed(old, new)`, default: resourceVersion differs), in the
+   * order of `items`.
    */
   replace(
     items: Iterable<DeepReadonly<T>>,
     changed: (oldObj: DeepReadonly<T>, newObj: DeepReadonly<T>) => boolean = (a, b) =>
       resourceVersionChanged(a as HasMetadataRV, b as HasMetadataRV),
   ): StoreChange<T>[] {
-    const changes: StoreChange<T>[] = [];
+    const list = Array.isArray(items) ? (items as readonly DeepReadonly<T>[]) : [...items];
+    const keys = new Array<string>(list.length);
     const seen = new Set<string>();
-    for (const obj of items) {
-      const key = this.#keyFunc(obj as HasMetadata);
+    for (let i = 0; i < list.length; i++) {
+      const key = this.#keyFunc(list[i] as HasMetadata);
+      keys[i] = key;
       seen.add(key);
+    }
+    const changes: StoreChange<T>[] = [];
+    for (const [key, obj] of this.#items) {
+      if (!seen.has(key)) changes.push({ type: "delete", key, obj });
+    }
+    for (const c of changes) this.deleteKey(c.key);
+    for (let i = 0; i < list.length; i++) {
+      const obj = list[i]!;
+      const key = keys[i]!;
       const old = this.#items.get(key);
       if (old !== undefined && !changed(old, obj)) {
         // Same version: keep the new copy (it went through the current transform) without notifying.
@@ -228,10 +240,6 @@ export class IndexedCache<T extends HasMetadata> implements Indexer<T> {
       }
       changes.push(this.upsert(obj));
     }
-    for (const [key, obj] of this.#items) {
-      if (!seen.has(key)) changes.push({ type: "delete", key, obj });
-    }
-    for (const c of changes) if (c.type === "delete") this.deleteKey(c.key);
     this.#invalidate(true);
     return changes;
   }

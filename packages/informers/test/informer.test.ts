@@ -178,13 +178,14 @@ describe("SharedInformer (in memory)", () => {
     await informer.handlersIdle();
     expect(lw.listCalls[1]).toMatchObject({ resourceVersion: "10", resourceVersionMatch: "NotOlderThan" });
     const after = rec.events.slice(3);
+    // Deletes first, then adds and updates in list order (client-go's RealFIFO Replace).
     expect(after.map((e) => [e.type, e.key])).toEqual([
+      ["delete", "ns/vanish"],
       ["update", "ns/change"],
       ["add", "ns/new"],
-      ["delete", "ns/vanish"],
     ]);
-    expect(after[1]).toMatchObject({ initial: false });
-    expect(after[2]).toMatchObject({ tombstone: true });
+    expect(after[0]).toMatchObject({ tombstone: true });
+    expect(after[2]).toMatchObject({ initial: false });
     expect(errors).toMatchObject([{ phase: "watch", action: "relist", retryInMs: 0 }]);
     expect(informer.counters().relists).toBe(1);
     const next = await lw.stream(2);

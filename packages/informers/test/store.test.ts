@@ -107,16 +107,16 @@ describe("IndexedCache", () => {
     expect(c.size).toBe(1);
   });
 
-  it("replace: adds, updates only changed objects, deletes vanished ones", () => {
+  it("replace: deletes vanished ones first, then adds and updates only changed objects", () => {
     const c = new IndexedCache<Labeled>();
     c.upsert(obj("same", "n", "1"));
     c.upsert(obj("changed", "n", "1"));
     c.upsert(obj("gone", "n", "1"));
     const changes = c.replace([obj("same", "n", "1"), obj("changed", "n", "2"), obj("new", "n", "3")]);
     expect(changes.map((x) => [x.type, x.key])).toEqual([
+      ["delete", "n/gone"],
       ["update", "n/changed"],
       ["add", "n/new"],
-      ["delete", "n/gone"],
     ]);
     expect(c.listKeys().toSorted()).toEqual(["n/changed", "n/new", "n/same"]);
     expect(c.byIndex(NAMESPACE_INDEX, "n")).toHaveLength(3);
