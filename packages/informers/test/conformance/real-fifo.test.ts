@@ -81,13 +81,12 @@ async function fifo(
     add: (o: ConfigMap) => stream.push({ type: "ADDED", object: o }),
     update: (o: ConfigMap) => stream.push({ type: "MODIFIED", object: o }),
     delete: (o: ConfigMap) => stream.push({ type: "DELETED", object: o }),
-    bookmark: (v: string) =>
-      stream.push({ type: "BOOKMARK", object: { metadata: { resourceVersion: v } } as ConfigMap }),
+    bookmark: (v: string) => stream.push({ type: "BOOKMARK", object: { metadata: { resourceVersion: v } } }),
     /** A relist returning `items`: the watch ends in 410, the informer lists again and watches anew. */
     async replace(items: ConfigMap[]) {
       const lists = informer.counters().lists;
       // An event in between makes the 410 relist at once (two 410s in a row back off).
-      stream.push({ type: "BOOKMARK", object: { metadata: { resourceVersion: String(++rv) } } as ConfigMap });
+      stream.push({ type: "BOOKMARK", object: { metadata: { resourceVersion: String(++rv) } } });
       await vi.waitFor(() => expect(informer.lastSyncResourceVersion()).toBe(String(rv)));
       lw.items = items;
       lw.rv = String(++rv);
@@ -99,7 +98,7 @@ async function fifo(
     /** Waits until the informer has applied every event pushed so far. */
     async applied() {
       const v = String(++rv);
-      stream.push({ type: "BOOKMARK", object: { metadata: { resourceVersion: v } } as ConfigMap });
+      stream.push({ type: "BOOKMARK", object: { metadata: { resourceVersion: v } } });
       await vi.waitFor(() => expect(informer.lastSyncResourceVersion()).toBe(v));
       await informer.handlersIdle();
     },
