@@ -1,5 +1,5 @@
 // `npm run bench -- controller [--json] [--quick] [--rounds N] [--workload fast,slow] [--workers 4,16]
-//                              [--scale] [--no-peer] [--runs N --rate R] [--kwok-delay D]
+//                              [--scale] [--side both|ours|peer] [--no-peer] [--runs N --rate R] [--kwok-delay D]
 //                              [--replicas 1,2,3 --sharding] [--cached N]`
 //
 // Mini Task Runner end to end, our controller against a client-go controller doing the same job
@@ -13,7 +13,9 @@
 //
 // Workloads: `fast` = 1,000 TaskRuns at 100/s, `slow` = 300 at 20/s (`--runs N --rate R` replaces them
 // by one custom workload), `--scale` adds 10,000 TaskRuns created as fast as the apiserver takes them
-// (all in flight at once) on 10 kwok nodes, one run per side. `--quick` = one round, fast, 4 workers.
+// (all in flight at once) on 10 kwok nodes, one run per side at the largest worker count (`--workload none
+// --scale` runs only that). `--quick` = one round, fast, 4 workers. `--side ours|peer` runs one side only
+// (`--no-peer` = `--side ours`).
 //
 // Measured for both sides the same way, from outside the controller process:
 //   - CPU: utime+stime of the controller process from /proc/<pid>/stat, from just before the first create
@@ -39,7 +41,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { builtinResources, KubeClient, type KubeObject } from "@minitask/client";
+import { builtinResources, KubeClient, type KubeObject, type WatchOptions } from "@minitask/client";
 import { type ControllerProcess, httpGet, startControllerProcess } from "@minitask/taskrunner/testing";
 import { ControlPlane } from "@minitask/testenv";
 import { eventually } from "@minitask/testenv/testing";
@@ -60,7 +62,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TR = { group: "minitask.myorg.dev", version: "v1", resource: "taskruns", kind: "TaskRun", namespaced: true };
 const TSK = { group: "minitask.myorg.dev", version: "v1", resource: "tasks", kind: "Task", namespaced: true };
 const DELAY_ANNOTATION = "testenv.minitask.dev/delay";
-const TIMEOUT_MS = 900_000;
+const TIMEOUT_MS = Number(process.env.MINITASK_BENCH_TIMEOUT_MS ?? 900_000);
 
 interface TaskRunLike extends KubeObject {
   spec?: { taskRef: string };
@@ -82,7 +84,7 @@ const WORKLOADS: Record<string, Workload> = {
   fast: { name: "fast", n: 1000, rate: 100, nodes: 1 },
   slow: { name: "slow", n: 300, rate: 20, nodes: 1 },
 };
-const SCALE: Workload = { name: "scale", n: 10_000, rate: null, nodes: 10, concurrency: 32 };
+const SCALE = { name: "scale", n: 10_000, rate: null, nodes: 10, concurrency: 32 };
 
 function log(m: string): void {
   process.stderr.write(`${m}\n`);
@@ -207,6 +209,8 @@ interface Sample {
   /** Process CPU per TaskRun (ms): all replicas together, and each replica. */
   cpuMsPerTaskRun: number;
   cpuMsPerTaskRunPerReplica: number[];
+  /** CPU ms per second with caches synced and nothing to do (3 s before the first create), all replicas. */
+  idleCpuMsPerSec: number;
   podLatencyMs: { p50: number; p99: number; max: number };
   peakRssMb: number;
   writesPerTaskRun: {
@@ -232,6 +236,8 @@ interface Sample {
     selfReported: Record<string, number>;
   };
   reconcileShare: number[];
+  /** Times the benchmark's own watches were ended by the apiserver and resumed (or, after 410, restarted). */
+  benchWatchRestarts: { resumed: number; relisted: number };
 }
 
 interface RunOptions {
@@ -285,48 +291,91 @@ async function runOnce(
     const podUids = new Map<string, Set<string>>();
     const final = new Map<string, string>();
     let modifications = 0;
+    // Last phase seen per run and per run's pod, for the message when the runs do not finish.
+    const runPhase = new Map<string, string>();
+    const podPhase = new Map<string, string>();
+    const tally = (m: Map<string, string>) => {
+      const c: Record<string, number> = {};
+      for (const v of m.values()) c[v || "(none)"] = (c[v || "(none)"] ?? 0) + 1;
+      return JSON.stringify(c);
+    };
     let lastTerminal = 0;
-    const trStream = await client.resource<TaskRunLike>(TR, ns).watch({ signal: stop.signal, resourceVersion: "0" });
-    const podStream = await client
-      .resource(builtinResources.pods, ns)
-      .watch({ signal: stop.signal, resourceVersion: "0" });
     let allDone: () => void = () => {};
     const done = new Promise<void>((r) => {
       allDone = r;
     });
-    const consume = async (
-      s: AsyncIterable<{ type: string; object: TaskRunLike }>,
+    // The benchmark's watches resume after the apiserver ends them (it closes a watcher that falls behind a
+    // burst): from the last resource version seen, or — after 410 Gone — from "0", whose synthetic ADDED
+    // events give the current state (the handlers keep the first time they saw each run and pod).
+    const watchRestarts = { resumed: 0, relisted: 0 };
+    let ready = 0;
+    const follow = async (
+      api: (opts: WatchOptions) => Promise<AsyncIterable<{ type: string; object: TaskRunLike }>>,
       on: (t: string, o: TaskRunLike) => void,
     ) => {
-      try {
-        for await (const ev of s) on(ev.type, ev.object);
-      } catch {
-        // aborted
+      let rv = "0";
+      let first = true;
+      while (!stop.signal.aborted) {
+        try {
+          const s = await api({ signal: stop.signal, resourceVersion: rv, allowWatchBookmarks: true });
+          if (first) {
+            ready++;
+            first = false;
+          }
+          for await (const ev of s) {
+            rv = ev.object.metadata?.resourceVersion ?? rv;
+            if (ev.type !== "BOOKMARK") on(ev.type, ev.object);
+          }
+          if (!stop.signal.aborted) watchRestarts.resumed++;
+        } catch (e) {
+          if (stop.signal.aborted) return;
+          if ((e as { code?: number }).code === 410 || /410|Gone|too old/i.test(String(e))) {
+            rv = "0";
+            watchRestarts.relisted++;
+          } else {
+            watchRestarts.resumed++;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
       }
     };
+    const trApi = client.resource<TaskRunLike>(TR, ns);
+    const podApi = client.resource(builtinResources.pods, ns);
     const watching = Promise.all([
-      consume(trStream, (t, obj) => {
-        const name = obj.metadata?.name ?? "";
-        if (t === "ADDED" && !trAdded.has(name)) trAdded.set(name, performance.now());
-        if (t === "MODIFIED") modifications++;
-        const phase = obj.status?.phase;
-        if ((phase === "Succeeded" || phase === "Failed") && !final.has(name)) {
-          final.set(name, phase);
-          lastTerminal = performance.now();
-          if (final.size === n) allDone();
-        }
-      }),
-      consume(podStream, (t, obj) => {
-        const owner = obj.metadata?.ownerReferences?.[0]?.name ?? "";
-        if (t === "ADDED" && !podAdded.has(owner)) podAdded.set(owner, performance.now());
-        let uids = podUids.get(owner);
-        if (!uids) {
-          uids = new Set();
-          podUids.set(owner, uids);
-        }
-        uids.add(obj.metadata?.uid ?? "");
-      }),
+      follow(
+        (opts) => trApi.watch(opts),
+        (t, obj) => {
+          const name = obj.metadata?.name ?? "";
+          if (t === "ADDED" && !trAdded.has(name)) trAdded.set(name, performance.now());
+          if (t === "MODIFIED") modifications++;
+          const phase = obj.status?.phase;
+          runPhase.set(name, phase ?? "");
+          if ((phase === "Succeeded" || phase === "Failed") && !final.has(name)) {
+            final.set(name, phase);
+            lastTerminal = performance.now();
+            if (final.size === n) allDone();
+          }
+        },
+      ),
+      follow(
+        (opts) => podApi.watch(opts),
+        (t, obj) => {
+          const owner = obj.metadata?.ownerReferences?.[0]?.name ?? "";
+          if (t === "ADDED" && !podAdded.has(owner)) podAdded.set(owner, performance.now());
+          let uids = podUids.get(owner);
+          if (!uids) {
+            uids = new Set();
+            podUids.set(owner, uids);
+          }
+          uids.add(obj.metadata?.uid ?? "");
+          podPhase.set(
+            owner,
+            t === "DELETED" ? "Deleted" : ((obj as { status?: { phase?: string } }).status?.phase ?? ""),
+          );
+        },
+      ),
     ]);
+    await eventually("the benchmark's watches open", async () => (ready === 2 ? true : undefined));
 
     if (side === "peer") {
       ctrls.push(await startPeer(o.peerBinary ?? "", cp.kubeconfig, ns, workers));
@@ -342,6 +391,12 @@ async function runOnce(
         return held.reduce((a, b) => a + b, 0) === 16 && held.every((h) => h > 0) ? true : undefined;
       });
     }
+    // Idle cost: CPU over 3 s with nothing to do (caches synced, no TaskRun yet).
+    const idleFrom = ctrls.map((c) => cpuSeconds(c.pid));
+    const idleT0 = performance.now();
+    await new Promise((r) => setTimeout(r, 3000));
+    const idleCpu = ctrls.map((c, i) => cpuSeconds(c.pid) - (idleFrom[i] ?? 0));
+    const idleMsPerSec = (idleCpu.reduce((a, b) => a + b, 0) * 1000) / ((performance.now() - idleT0) / 1000);
     const befores = await scrape();
     const cpuBefore = ctrls.map((c) => cpuSeconds(c.pid));
 
@@ -375,7 +430,12 @@ async function runOnce(
       done,
       new Promise((_, rej) => {
         timer = setTimeout(
-          () => rej(new Error(`only ${final.size}/${n} TaskRuns terminal in ${TIMEOUT_MS / 60_000} min (${side})`)),
+          () =>
+            rej(
+              new Error(
+                `only ${final.size}/${n} TaskRuns terminal in ${TIMEOUT_MS / 60_000} min (${side}); runs ${tally(runPhase)}, pods ${tally(podPhase)}`,
+              ),
+            ),
           TIMEOUT_MS,
         );
       }),
@@ -454,6 +514,7 @@ async function runOnce(
       throughputPerSec: round(n / allTerminalSec, 1),
       cpuMsPerTaskRun: round(cpuPer.reduce((a, b) => a + b, 0)),
       cpuMsPerTaskRunPerReplica: cpuPer.map((c) => round(c)),
+      idleCpuMsPerSec: round(idleMsPerSec),
       podLatencyMs: {
         p50: round(percentile(lat, 50), 1),
         p99: round(percentile(lat, 99), 1),
@@ -477,6 +538,7 @@ async function runOnce(
         selfReported,
       },
       reconcileShare: reconciles.map((r) => round(r / allReconciles, 3)),
+      benchWatchRestarts: watchRestarts,
     };
   } finally {
     stop.abort();
@@ -580,13 +642,16 @@ interface Options {
   workers: number[];
   replicas: number[];
   scale: boolean;
+  scaleRuns: number;
+  ours: boolean;
   peer: boolean;
   cached: number;
   kwokDelay: string | undefined;
 }
 
 const USAGE =
-  "usage: controller [--json] [--quick] [--rounds N] [--workload fast,slow] [--workers 4,16] [--scale] [--no-peer] " +
+  "usage: controller [--json] [--quick] [--rounds N] [--workload fast,slow|none] [--workers 4,16] [--scale] [--scale-runs N] " +
+  "[--side both|ours|peer] [--no-peer] " +
   "[--runs N --rate R] [--kwok-delay D] [--replicas 1,2,3 --sharding] [--cached N]";
 
 function parseArgs(args: readonly string[]): Options {
@@ -611,6 +676,8 @@ function parseArgs(args: readonly string[]): Options {
     workers,
     replicas,
     scale: false,
+    scaleRuns: SCALE.n,
+    ours: true,
     peer: true,
     cached: 0,
     kwokDelay: undefined,
@@ -621,11 +688,19 @@ function parseArgs(args: readonly string[]): Options {
     if (a === "--json") o.json = true;
     else if (a === "--quick") quick = true;
     else if (a === "--scale") o.scale = true;
+    else if (a === "--scale-runs") o.scaleRuns = positive(a, v());
     else if (a === "--no-peer") o.peer = false;
-    else if (a === "--sharding") sharding = true;
+    else if (a === "--side") {
+      const side = v();
+      if (side !== "both" && side !== "ours" && side !== "peer")
+        throw new Error(`--side needs both, ours or peer; ${USAGE}`);
+      o.ours = side !== "peer";
+      o.peer = side !== "ours";
+    } else if (a === "--sharding") sharding = true;
     else if (a === "--rounds") rounds = positive(a, v());
     else if (a === "--workload") {
-      workloadNames = (v() ?? "").split(",");
+      const names = v() ?? "";
+      workloadNames = names === "none" ? [] : names.split(",");
       for (const w of workloadNames) if (!(w in WORKLOADS)) throw new Error(`unknown workload ${w}; ${USAGE}`);
     } else if (a === "--workers") workers = list(a, v());
     else if (a === "--replicas") replicas = list(a, v());
@@ -662,6 +737,7 @@ function summarize(samples: readonly Sample[]) {
   return {
     samples: samples.length,
     cpuMsPerTaskRun: m((s) => s.cpuMsPerTaskRun),
+    idleCpuMsPerSec: m((s) => s.idleCpuMsPerSec),
     allTerminalSec: m((s) => s.allTerminalSec),
     podLatencyP50Ms: m((s) => s.podLatencyMs.p50),
     podLatencyP99Ms: m((s) => s.podLatencyMs.p99),
@@ -681,6 +757,7 @@ type Summary = ReturnType<typeof summarize>;
 function ratios(ours: Summary, peer: Summary): Record<string, number> {
   const keys = [
     "cpuMsPerTaskRun",
+    "idleCpuMsPerSec",
     "allTerminalSec",
     "podLatencyP50Ms",
     "podLatencyP99Ms",
@@ -707,17 +784,18 @@ export async function run(args: string[]): Promise<void> {
   const runOpts: RunOptions = { kwokDelay: o.kwokDelay, peerBinary: peer?.path };
   const uptimeBefore = loadavg();
   log(
-    `controller bench: ${o.rounds} round(s) of ${o.workloads.map((w) => `${w.name} (${w.n} at ${w.rate}/s)`).join(", ")}, ` +
+    `controller bench: ${o.rounds} round(s) of ${o.workloads.map((w) => `${w.name} (${w.n} at ${w.rate}/s)`).join(", ") || "no rate workload"}${o.scale ? " + scale" : ""}, ` +
       `workers ${o.workers.join(", ")}${o.replicas.length > 1 || o.replicas[0] !== 1 ? `, replicas ${o.replicas.join(", ")}` : ""}, ` +
-      `sides ${o.peer ? "ours and client-go" : "ours"}; a fresh control plane per sample`,
+      `sides ${[o.ours ? "ours" : "", o.peer ? "client-go" : ""].filter(Boolean).join(" and ")}; a fresh control plane per sample`,
   );
   const samples: Sample[] = [];
   const describe = (s: Sample) =>
     `    ${s.side.padEnd(4)} ${s.workload} w=${s.workers}${s.replicas > 1 ? ` r=${s.replicas}` : ""}: CPU ${s.cpuMsPerTaskRun} ms/run` +
-    `${s.replicas > 1 ? ` (per replica ${s.cpuMsPerTaskRunPerReplica.join(", ")})` : ""}, all terminal ${s.allTerminalSec} s, ` +
+    `${s.replicas > 1 ? ` (per replica ${s.cpuMsPerTaskRunPerReplica.join(", ")})` : ""} (idle ${s.idleCpuMsPerSec} ms/s), all terminal ${s.allTerminalSec} s, ` +
     `pod p50 ${s.podLatencyMs.p50} / p99 ${s.podLatencyMs.p99} ms, peak RSS ${s.peakRssMb} MB, writes/run ${s.writesPerTaskRun.total} ` +
     `(${s.writesPerTaskRun.excludingEvents} w/o events, ${s.writesPerTaskRun.conflicts} 409s), wrong: ${s.wrongOutcomes.failed} Failed, ` +
-    `${s.wrongOutcomes.extraPods} extra pods, self ${JSON.stringify(s.wrongOutcomes.selfReported)}`;
+    `${s.wrongOutcomes.extraPods} extra pods, self ${JSON.stringify(s.wrongOutcomes.selfReported)}` +
+    `${s.benchWatchRestarts.resumed + s.benchWatchRestarts.relisted > 0 ? `; bench watches resumed ${s.benchWatchRestarts.resumed}, relisted ${s.benchWatchRestarts.relisted}` : ""}`;
   const sample = async (side: Side, w: Workload, workers: number, replicas: number, r: number) => {
     const s = await runOnce(side, w, workers, replicas, r, runOpts);
     log(describe(s));
@@ -728,7 +806,7 @@ export async function run(args: string[]): Promise<void> {
     for (const w of o.workloads) {
       for (const workers of o.workers) {
         const ours = async () => {
-          for (const replicas of o.replicas) await sample("ours", w, workers, replicas, r);
+          if (o.ours) for (const replicas of o.replicas) await sample("ours", w, workers, replicas, r);
         };
         const theirs = async () => {
           if (peer) await sample("peer", w, workers, 1, r);
@@ -743,13 +821,14 @@ export async function run(args: string[]): Promise<void> {
       }
     }
   }
-  let scale: { ours: Sample; peer: Sample | null } | null = null;
+  let scale: { ours: Sample | null; peer: Sample | null } | null = null;
   if (o.scale) {
+    const scaleWorkload: Workload = { ...SCALE, n: o.scaleRuns };
     const workers = Math.max(...o.workers);
-    log(`  scale: ${SCALE.n} TaskRuns in flight on ${SCALE.nodes} kwok nodes, ${workers} workers`);
-    const ours = await runOnce("ours", SCALE, workers, 1, 0, runOpts);
-    log(describe(ours));
-    const theirs = peer ? await runOnce("peer", SCALE, workers, 1, 0, runOpts) : null;
+    log(`  scale: ${scaleWorkload.n} TaskRuns in flight on ${SCALE.nodes} kwok nodes, ${workers} workers`);
+    const ours = o.ours ? await runOnce("ours", scaleWorkload, workers, 1, 0, runOpts) : null;
+    if (ours) log(describe(ours));
+    const theirs = peer ? await runOnce("peer", scaleWorkload, workers, 1, 0, runOpts) : null;
     if (theirs) log(describe(theirs));
     scale = { ours, peer: theirs };
   }
@@ -762,16 +841,16 @@ export async function run(args: string[]): Promise<void> {
 
   const comparison: Record<
     string,
-    Record<string, { ours: Summary; peer: Summary | null; ratios: Record<string, number> | null }>
+    Record<string, { ours: Summary | null; peer: Summary | null; ratios: Record<string, number> | null }>
   > = {};
   for (const w of o.workloads) {
     const byWorkers: (typeof comparison)[string] = {};
     for (const workers of o.workers) {
       const pick = (side: Side) =>
         samples.filter((s) => s.side === side && s.workload === w.name && s.workers === workers && s.replicas === 1);
-      const ours = summarize(pick("ours"));
-      const theirs = peer ? summarize(pick("peer")) : null;
-      byWorkers[String(workers)] = { ours, peer: theirs, ratios: theirs ? ratios(ours, theirs) : null };
+      const ours = o.ours ? summarize(pick("ours")) : null;
+      const theirs = o.peer ? summarize(pick("peer")) : null;
+      byWorkers[String(workers)] = { ours, peer: theirs, ratios: ours && theirs ? ratios(ours, theirs) : null };
     }
     comparison[w.name] = byWorkers;
   }
@@ -791,7 +870,7 @@ export async function run(args: string[]): Promise<void> {
       if (wl === "fast") check("time until all terminal ours/peer", c.ratios?.allTerminalSec, 1.0);
       if (wl === "slow") check("create→pod p99 ours/peer", c.ratios?.podLatencyP99Ms, 1.0);
       check("peak RSS ours/peer", c.ratios?.peakRssMb, 1.5);
-      targets[`wrong outcomes ours (${at})`] = { target: "0", met: c.ours.wrongOutcomes === 0 };
+      targets[`wrong outcomes ours (${at})`] = { target: "0", met: c.ours ? c.ours.wrongOutcomes === 0 : null };
     }
   }
   const out = {
@@ -810,11 +889,24 @@ export async function run(args: string[]): Promise<void> {
       workers: o.workers,
       replicas: o.replicas,
       kwokDelay: o.kwokDelay ?? "kwok default (100 ms + up to 300 ms jitter per stage)",
+      ours: o.ours,
       peer: o.peer,
     },
     comparison,
     targets,
-    scale,
+    scale: scale
+      ? {
+          ...scale,
+          ratios:
+            scale.ours && scale.peer
+              ? {
+                  cpuMsPerTaskRun: round(scale.ours.cpuMsPerTaskRun / scale.peer.cpuMsPerTaskRun),
+                  allTerminalSec: round(scale.ours.allTerminalSec / scale.peer.allTerminalSec),
+                  peakRssMb: round(scale.ours.peakRssMb / scale.peer.peakRssMb),
+                }
+              : null,
+        }
+      : null,
     cached: cache,
     samples,
     totalSeconds: round((performance.now() - t0) / 1000, 1),
@@ -838,7 +930,7 @@ export async function run(args: string[]): Promise<void> {
           `${`${workers.padStart(2)} ${label}`.padEnd(16)} ${f(s.cpuMsPerTaskRun).padStart(10)} ${f(s.allTerminalSec).padStart(10)} ${f(s.podLatencyP50Ms).padStart(10)} ${f(s.podLatencyP99Ms).padStart(10)} ${f(s.peakRssMb).padStart(11)} ${f(s.writesPerTaskRun).padStart(10)} ${wrong.padStart(5)}`,
         );
       };
-      row("ours", c.ours, String(c.ours.wrongOutcomes));
+      row("ours", c.ours, String(c.ours?.wrongOutcomes ?? ""));
       row("client-go", c.peer, String(c.peer?.wrongOutcomes ?? ""));
       row("ratio", c.ratios, "");
     }
