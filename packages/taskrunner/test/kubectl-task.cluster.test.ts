@@ -327,7 +327,10 @@ describe("without the controller", () => {
     const plugins = await k(["plugin", "list"]);
     expect(plugins.stdout).toContain(join(dir, "kubectl-task"));
     const version = await k(["task", "--version"]);
-    expect(version).toMatchObject({ code: 0, stdout: "kubectl-task 0.1.0\n" });
+    expect(version).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^kubectl-task 0\.1\.0 \(commit ([0-9a-f]{4,40}|unknown)\)\n$/),
+    });
     const started = await k(["task", "start", "hello", "-p", "who=kubectl", "-n", ns]);
     expect(started.stderr).toBe("");
     expect(started.code).toBe(0);

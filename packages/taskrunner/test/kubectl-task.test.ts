@@ -834,7 +834,10 @@ describe("the executable", { timeout: 60_000 }, () => {
     const startHelp = await runChild(["start", "--help"]);
     expect(startHelp.stdout).toMatch(/-p, --param <NAME=VALUE>/);
     const version = await runChild(["--version"], { bin: true });
-    expect(version).toMatchObject({ code: 0, stdout: "kubectl-task 0.1.0\n" });
+    expect(version).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^kubectl-task 0\.1\.0 \(commit ([0-9a-f]{4,40}|unknown)\)\n$/),
+    });
   });
 
   it("usage errors and an unreachable cluster are one line on stderr with exit code 1", async () => {
