@@ -17,11 +17,17 @@ export type { Task, TaskRun };
 export { TaskResource, TaskRunApiVersion, TaskRunKind, TaskRunResource };
 export type TaskSpec = NonNullable<Task["spec"]>;
 export type Step = NonNullable<TaskSpec["steps"]>[number];
+export type StepTemplate = NonNullable<TaskSpec["stepTemplate"]>;
+export type Sidecar = NonNullable<TaskSpec["sidecars"]>[number];
+export type WorkspaceDeclaration = NonNullable<TaskSpec["workspaces"]>[number];
+export type WorkspaceBinding = NonNullable<TaskRunSpec["workspaces"]>[number];
+export type TaskRunResult = NonNullable<TaskRunStatus["results"]>[number];
 export type ParamSpec = NonNullable<TaskSpec["params"]>[number];
 export type TaskRunSpec = NonNullable<TaskRun["spec"]>;
 export type ParamValue = NonNullable<TaskRunSpec["params"]>[number];
 export type TaskRunStatus = NonNullable<TaskRun["status"]>;
 export type StepStatus = NonNullable<TaskRunStatus["steps"]>[number];
+export type AttemptStatus = NonNullable<TaskRunStatus["retriesStatus"]>[number];
 export type StepState = StepStatus["state"];
 export type Phase = NonNullable<TaskRunStatus["phase"]>;
 export type Condition = NonNullable<TaskRunStatus["conditions"]>[number];
@@ -67,16 +73,68 @@ export function boundedName(base: string, suffix = "", max: number = MAX_NAME): 
 }
 
 /**
- * The pod of a TaskRun: `<taskrun>-pod` (the original's name), shortened with a hash when too long.
- * Deterministic, so a retried or restarted reconcile can never make a second pod.
+ * The pod of a TaskRun's attempt: `<taskrun>-pod` (the original's name) for the first, `<taskrun>-pod-retry<N>`
+ * for retry N (Tekton's names), shortened with a hash when too long. Deterministic, so a repeated or restarted
+ * reconcile can never make a second pod for an attempt.
  */
-export function podNameFor(taskRunName: string): string {
-  return boundedName(taskRunName, "-pod");
+export function podNameFor(taskRunName: string, attempt = 0): string {
+  return boundedName(taskRunName, attempt > 0 ? `-pod-retry${attempt}` : "-pod");
+}
+
+/** Which attempt a run is on: 0 for the first, N after N retries (one entry each in status.retriesStatus). */
+export function attemptOf(run: {
+  readonly status?: { readonly retriesStatus?: readonly unknown[] } | undefined;
+}): number {
+  return run.status?.retriesStatus?.length ?? 0;
 }
 
 /** A label value (≤ 63 chars) that identifies `value`, hash-shortened when needed. */
 export function labelValue(value: string): string {
   return boundedName(value, "");
+}
+
+/** A step with `spec.stepTemplate` applied: what the step's container is made from. */
+export type ResolvedStep = DeepReadonly<Step> & { readonly image: string };
+
+function mergeBy<T>(template: readonly T[] | undefined, own: readonly T[] | undefined, key: (t: T) => string): T[] {
+  const ownKeys = new Set((own ?? []).map(key));
+  return [...(template ?? []).filter((t) => !ownKeys.has(key(t))), ...(own ?? [])];
+}
+
+/**
+ * The Task's steps with `spec.stepTemplate` merged in, as Tekton merges it: a step's own field wins; env
+ * is merged by name and volumeMounts by mountPath (the step's entry wins), resources per resource name,
+ * securityContext per field; a step's envFrom replaces the template's. A step with no image (the CRD
+ * refuses such a Task unless the template has one) gets "".
+ */
+export function resolvedSteps(task: { readonly spec?: DeepReadonly<TaskSpec> | undefined }): ResolvedStep[] {
+  const t = task.spec?.stepTemplate;
+  return (task.spec?.steps ?? []).map((step): ResolvedStep => {
+    if (!t) return { ...step, image: step.image ?? "" };
+    const env = mergeBy(t.env, step.env, (e) => e.name);
+    const volumeMounts = mergeBy(t.volumeMounts, step.volumeMounts, (m) => m.mountPath);
+    const envFrom = step.envFrom ?? t.envFrom;
+    const workingDir = step.workingDir ?? t.workingDir;
+    const imagePullPolicy = step.imagePullPolicy ?? t.imagePullPolicy;
+    const limits = { ...t.resources?.limits, ...step.resources?.limits };
+    const requests = { ...t.resources?.requests, ...step.resources?.requests };
+    const resources = {
+      ...(Object.keys(limits).length ? { limits } : {}),
+      ...(Object.keys(requests).length ? { requests } : {}),
+    };
+    const securityContext = { ...t.securityContext, ...step.securityContext };
+    return {
+      ...step,
+      image: step.image ?? t.image ?? "",
+      ...(env.length ? { env } : {}),
+      ...(volumeMounts.length ? { volumeMounts } : {}),
+      ...(envFrom ? { envFrom } : {}),
+      ...(workingDir !== undefined ? { workingDir } : {}),
+      ...(imagePullPolicy ? { imagePullPolicy } : {}),
+      ...(Object.keys(resources).length ? { resources } : {}),
+      ...(Object.keys(securityContext).length ? { securityContext } : {}),
+    };
+  });
 }
 
 /** Whether a phase is final (a finished run never changes again). */
@@ -107,6 +165,16 @@ export const Reasons = {
   ImagePullBackOff: "ImagePullBackOff",
   /** A step's container cannot be made: its image runs as root in a namespace that forbids it. */
   StepRunsAsRoot: "StepRunsAsRoot",
+  /** The run's workspace bindings do not fit its Task (missing, unknown), or a step names an undeclared one. */
+  InvalidWorkspaces: "InvalidWorkspaces",
+  /** A step refers to a result the Task does not declare. */
+  InvalidResults: "InvalidResults",
+  /** A step's results do not fit in its termination message (4 KiB; 12 KiB for the whole pod). */
+  ResultsTooLarge: "ResultsTooLarge",
+  /** An attempt failed and the run is tried again (spec.retries); the run stays active. */
+  Retrying: "Retrying",
+  /** A step with `onError: continue` failed; the run went on (a step state's reason, not a run's). */
+  ContinuedOnError: "ContinuedOnError",
 } as const;
 /** One of {@link Reasons}. */
 export type Reason = (typeof Reasons)[keyof typeof Reasons];

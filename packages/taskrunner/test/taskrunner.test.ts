@@ -3,7 +3,13 @@ import type { Task, TaskRun } from "../src/contract.ts";
 import { boundedName, labelValue, podNameFor } from "../src/contract.ts";
 import { parseDuration } from "../src/duration.ts";
 import type { Pod } from "../src/reconciler/corev1.ts";
-import { InvalidParamsError, resolveParams, substitute } from "../src/reconciler/params.ts";
+import {
+  InvalidParamsError,
+  InvalidSpecError,
+  paramVariables,
+  resolveParams,
+  substitute,
+} from "../src/reconciler/params.ts";
 import { buildPod } from "../src/reconciler/pod.ts";
 import { closeSteps, jsonEqual, nextStatus, outcomeFromPod } from "../src/reconciler/status.ts";
 
@@ -42,7 +48,9 @@ describe("params", () => {
   it("uses given values, then defaults", () => {
     const v = resolveParams([{ name: "who", default: "world" }, { name: "n" }], [{ name: "n", value: "3" }]);
     expect(Object.fromEntries(v)).toEqual({ who: "world", n: "3" });
-    expect(substitute("hi $(params.who) x$(params.n)", v)).toBe("hi world x3");
+    expect(substitute("hi $(params.who) x$(params.n) $(context.taskRun.name)", paramVariables(v))).toBe(
+      "hi world x3 $(context.taskRun.name)",
+    );
   });
   it("names missing and unknown params", () => {
     const err = (() => {
@@ -56,7 +64,11 @@ describe("params", () => {
     expect((err as Error).message).toBe("missing required params a, b; unknown param zz");
   });
   it("refuses references to undeclared params", () => {
-    expect(() => substitute("$(params.nope)", new Map())).toThrow(/nope/);
+    expect(() => substitute("$(params.nope)", new Map())).toThrow(InvalidParamsError);
+    expect(() => substitute("$(workspaces.src.path)", new Map())).toThrow(
+      /\$\(workspaces\.src\.path\) refers to a workspace the task does not declare/,
+    );
+    expect(() => substitute("$(results.sha.path)", new Map())).toThrow(InvalidSpecError);
   });
 });
 

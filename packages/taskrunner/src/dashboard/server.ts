@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import type { DeepReadonly } from "@minitask/client";
 import { isDeletedFinalStateUnknown, type ResourceEventHandler, type SharedIndexInformer } from "@minitask/informers";
 import { WebSocket, WebSocketServer } from "ws";
-import type { Task, TaskRun } from "../contract.ts";
+import { resolvedSteps, type Task, type TaskRun } from "../contract.ts";
 import { DASHBOARD_HTML } from "./page.ts";
 
 export interface RunView {
@@ -71,7 +71,7 @@ export function taskView(t: DeepReadonly<Task>): TaskView {
     namespace: t.metadata?.namespace ?? "",
     name: t.metadata?.name ?? "",
     description: t.spec?.description ?? "",
-    steps: (t.spec?.steps ?? []).map((s) => ({ name: s.name, image: s.image })),
+    steps: resolvedSteps(t).map((s) => ({ name: s.name, image: s.image })),
     params: (t.spec?.params ?? []).map((p) => p.name),
   };
 }

@@ -3,9 +3,47 @@
 // during its own deserialisation, which our undici transport does not do, so they would mistype these.
 import type { KubeObject } from "@minitask/client";
 
+export interface KeySelector {
+  name: string;
+  key: string;
+  optional?: boolean;
+}
+
 export interface EnvVar {
   name: string;
   value?: string;
+  valueFrom?: {
+    secretKeyRef?: KeySelector;
+    configMapKeyRef?: KeySelector;
+    fieldRef?: { fieldPath: string };
+  };
+}
+
+export interface EnvFromSource {
+  prefix?: string;
+  secretRef?: { name: string; optional?: boolean };
+  configMapRef?: { name: string; optional?: boolean };
+}
+
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+  subPath?: string;
+}
+
+export interface KeyToPath {
+  key: string;
+  path: string;
+}
+
+/** The volume sources a workspace binding can name. */
+export interface Volume {
+  name: string;
+  emptyDir?: { medium?: string; sizeLimit?: string | number };
+  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
+  configMap?: { name: string; items?: KeyToPath[] };
+  secret?: { secretName: string; items?: KeyToPath[] };
 }
 
 export interface SeccompProfile {
@@ -39,9 +77,16 @@ export interface Container {
   command?: string[];
   args?: string[];
   env?: EnvVar[];
+  envFrom?: EnvFromSource[];
   workingDir?: string;
   resources?: { limits?: Record<string, string | number>; requests?: Record<string, string | number> };
   securityContext?: SecurityContext;
+  imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+  volumeMounts?: VolumeMount[];
+  /** `Always` on an init container: a native sidecar. */
+  restartPolicy?: "Always";
+  terminationMessagePath?: string;
+  terminationMessagePolicy?: "File" | "FallbackToLogsOnError";
 }
 
 export interface ContainerState {
@@ -77,6 +122,15 @@ export interface Pod extends KubeObject {
     nodeName?: string;
     enableServiceLinks?: boolean;
     securityContext?: PodSecurityContext;
+    volumes?: Volume[];
+    // A TaskRun's podTemplate, passed through (the apiserver validates them).
+    nodeSelector?: Record<string, string>;
+    tolerations?: Record<string, unknown>[];
+    affinity?: Record<string, unknown>;
+    imagePullSecrets?: { name: string }[];
+    priorityClassName?: string;
+    runtimeClassName?: string;
+    schedulerName?: string;
   };
   status?: {
     phase?: "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";

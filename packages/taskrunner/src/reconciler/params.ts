@@ -1,6 +1,6 @@
-// $(params.NAME) substitution and parameter checking.
+// $(params.NAME), $(workspaces.NAME.path) and $(results.NAME.path) substitution, and parameter checking.
 import type { DeepReadonly } from "@minitask/client";
-import type { ParamSpec, ParamValue } from "../contract.ts";
+import { type ParamSpec, type ParamValue, Reasons } from "../contract.ts";
 
 export class InvalidParamsError extends Error {
   override readonly name = "InvalidParamsError";
@@ -59,13 +59,38 @@ function describe(v: unknown): string {
   return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }
 
-const REF = /\$\(params\.([a-zA-Z_][a-zA-Z0-9_.-]*)\)/g;
+const REF = /\$\((params|workspaces|results)\.([a-zA-Z0-9_.-]+)\)/g;
 
-/** Replaces `$(params.NAME)`; a reference to an undeclared param is an error. */
-export function substitute(text: string, values: ReadonlyMap<string, string>): string {
-  return text.replace(REF, (whole, name: string) => {
-    const v = values.get(name);
-    if (v === undefined) throw new InvalidParamsError([], [`${name} (referenced as ${whole} but not declared)`]);
-    return v;
+/**
+ * Replaces `$(params.NAME)`, `$(workspaces.NAME.path)`, `$(workspaces.NAME.bound)` and `$(results.NAME.path)`
+ * with `vars` (keyed `params.NAME`, `workspaces.NAME.path`, …). A reference to something the Task does not declare
+ * is an error naming it (InvalidParamsError, or InvalidSpecError for workspaces and results). Other `$(…)` text is
+ * left alone. One pass: a substituted value is not expanded again.
+ */
+export function substitute(text: string, vars: ReadonlyMap<string, string>): string {
+  return text.replace(REF, (whole, kind: string, rest: string) => {
+    const v = vars.get(`${kind}.${rest}`);
+    if (v !== undefined) return v;
+    if (kind === "params") throw new InvalidParamsError([], [`${rest} (referenced as ${whole} but not declared)`]);
+    const reason = kind === "workspaces" ? Reasons.InvalidWorkspaces : Reasons.InvalidResults;
+    throw new InvalidSpecError(
+      reason,
+      `${whole} refers to a ${kind === "workspaces" ? "workspace" : "result"} the task does not declare`,
+    );
   });
+}
+
+/** The run's `$(params.NAME)` variables, for `substitute`. */
+export function paramVariables(params: ReadonlyMap<string, string>): Map<string, string> {
+  return new Map([...params].map(([k, v]) => [`params.${k}`, v]));
+}
+
+/** A TaskRun that cannot run as written, for a reason other than its params (the reason is one of `Reasons`). */
+export class InvalidSpecError extends Error {
+  override readonly name = "InvalidSpecError";
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
 }

@@ -11,7 +11,7 @@ import type { DeepReadonly } from "@minitask/client";
 import { ANNOTATIONS_NOT_COPIED, podNameFor, type ReadonlyTask, type ReadonlyTaskRun, Reasons } from "../contract.ts";
 import { parseDuration } from "../duration.ts";
 import type { Pod } from "./corev1.ts";
-import { InvalidParamsError } from "./params.ts";
+import { InvalidParamsError, InvalidSpecError } from "./params.ts";
 import { buildPod } from "./pod.ts";
 import { closeSteps, isTerminal, outcomeFromPod, type StatusInput } from "./status.ts";
 
@@ -144,6 +144,7 @@ export function planActive(v: ActiveRunView): ActiveDecision {
       return { type: "createPod", pod: desired };
     } catch (err) {
       if (err instanceof InvalidParamsError) return fail(Reasons.InvalidParams, err.message);
+      if (err instanceof InvalidSpecError) return fail(err.reason, err.message);
       throw err;
     }
   }
@@ -172,6 +173,9 @@ export function planActive(v: ActiveRunView): ActiveDecision {
     const untilPullTimeout = podCreated + pullTimeout - now;
     requeueAfterMs = requeueAfterMs === undefined ? untilPullTimeout : Math.min(requeueAfterMs, untilPullTimeout);
   }
+  if (outcome.resultsTooLarge) {
+    return fail(Reasons.ResultsTooLarge, outcome.resultsTooLarge, { steps: outcome.steps, podName }, stopping(pod));
+  }
   if (outcome.runsAsRoot) {
     // The kubelet would retry forever; no retry can change the image's user.
     return fail(
@@ -189,6 +193,7 @@ export function planActive(v: ActiveRunView): ActiveDecision {
     steps: outcome.steps,
     startTime: outcome.startTime,
     finishTime: outcome.finishTime,
+    ...(outcome.results ? { results: outcome.results } : {}),
   };
   if (isTerminal(outcome.phase)) return { type: "finish", status, pod: "keep" };
   return { type: "update", status, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}) };

@@ -9,9 +9,11 @@ import {
   Reasons,
   STEP_CONTAINER_PREFIX,
   type StepStatus,
+  type TaskRunResult,
   type TaskRunStatus,
 } from "../contract.ts";
 import type { ContainerStatus, Pod } from "./corev1.ts";
+import { parseStepReport } from "./results.ts";
 
 const RANK: Record<Phase, number> = { Pending: 0, Running: 1, Succeeded: 2, Failed: 2 };
 const ROUTINE_WAITING = new Set(["PodInitializing", "ContainerCreating"]);
@@ -31,6 +33,10 @@ export interface PodOutcome {
   readonly imagePullError?: { step: string; message: string };
   /** A step's image runs as root (or as a user name) though the pod asks for runAsNonRoot: it never starts. */
   readonly runsAsRoot?: { step: string; message: string };
+  /** The results the steps reported so far (later steps win), by name. */
+  readonly results?: TaskRunResult[];
+  /** Why a step's results could not be reported (too large for its termination message). */
+  readonly resultsTooLarge?: string;
 }
 
 function stepFromContainer(container: string, cs: DeepReadonly<ContainerStatus> | undefined): StepStatus {
@@ -38,6 +44,20 @@ function stepFromContainer(container: string, cs: DeepReadonly<ContainerStatus> 
   const st = cs?.state;
   if (st?.terminated) {
     const t = st.terminated;
+    // onError: continue — the container exits 0; its report has the script's own exit status.
+    const continued = parseStepReport(t.message)?.exitCode;
+    if (t.exitCode === 0 && continued !== undefined && continued !== 0) {
+      return {
+        name,
+        container,
+        state: "Failed",
+        exitCode: continued,
+        reason: Reasons.ContinuedOnError,
+        message: `exited ${continued}; onError: continue`,
+        ...(t.startedAt ? { startedAt: t.startedAt } : {}),
+        ...(t.finishedAt ? { finishedAt: t.finishedAt } : {}),
+      };
+    }
     const ok = t.exitCode === 0;
     return {
       name,
@@ -45,7 +65,7 @@ function stepFromContainer(container: string, cs: DeepReadonly<ContainerStatus> 
       state: ok ? "Succeeded" : "Failed",
       exitCode: t.exitCode,
       ...(t.reason ? { reason: t.reason } : {}),
-      ...(t.message ? { message: t.message } : {}),
+      ...(t.message && !parseStepReport(t.message) ? { message: t.message } : {}),
       ...(t.startedAt ? { startedAt: t.startedAt } : {}),
       ...(t.finishedAt ? { finishedAt: t.finishedAt } : {}),
     };
@@ -64,17 +84,55 @@ function stepFromContainer(container: string, cs: DeepReadonly<ContainerStatus> 
   };
 }
 
+/** "All N steps completed successfully", naming the steps that failed and continued (onError: continue). */
+function succeededMessage(steps: readonly StepStatus[]): string {
+  const all = `All ${steps.length} step${steps.length === 1 ? "" : "s"} completed successfully`;
+  const continued = steps.filter((s) => s.reason === Reasons.ContinuedOnError).map((s) => `"${s.name}"`);
+  return continued.length ? `${all} (failed and continued: ${continued.join(", ")})` : all;
+}
+
+/**
+ * The results the finished steps reported (a later step's value wins), or why they could not be: a report
+ * that did not fit names the step, its size and each result's.
+ */
+function reports(
+  containers: readonly string[],
+  statuses: ReadonlyMap<string, DeepReadonly<ContainerStatus>>,
+): { results?: TaskRunResult[]; resultsTooLarge?: string } {
+  const values = new Map<string, string>();
+  for (const c of containers) {
+    const report = parseStepReport(statuses.get(c)?.state?.terminated?.message);
+    if (!report) continue;
+    if (report.tooLarge) {
+      const { bytes, limit, sizes } = report.tooLarge;
+      const each = [...sizes].map(([n, b]) => `${n}: ${b}`).join(", ");
+      const step = c.slice(STEP_CONTAINER_PREFIX.length);
+      return {
+        resultsTooLarge:
+          `step "${step}" wrote ${bytes} bytes of results (${each}), over the ${limit}-byte limit of a step's ` +
+          "termination message (4 KiB, shared 12 KiB per pod); write large outputs to a workspace instead",
+      };
+    }
+    for (const [name, value] of report.results) values.set(name, value);
+  }
+  return values.size ? { results: [...values].map(([name, value]) => ({ name, value })) } : {};
+}
+
 /** Reads per-step state and the run's phase from the pod. */
 export function outcomeFromPod(pod: DeepReadonly<Pod>): PodOutcome {
   const spec = pod.spec;
-  const containers = [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].map((c) => c.name);
+  // Steps only: sidecars (native, among the init containers) are not steps.
+  const containers = [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])]
+    .map((c) => c.name)
+    .filter((n) => n.startsWith(STEP_CONTAINER_PREFIX));
   const statuses = new Map<string, DeepReadonly<ContainerStatus>>();
   for (const cs of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
     statuses.set(cs.name, cs);
   }
   const steps = containers.map((c) => stepFromContainer(c, statuses.get(c)));
+  const reported = reports(containers, statuses);
   const podPhase = pod.status?.phase;
-  const failed = steps.find((s) => s.state === "Failed");
+  const failed = steps.find((s) => s.state === "Failed" && s.reason !== Reasons.ContinuedOnError);
   if (podPhase === "Failed" || failed) {
     // Steps after the failed one never ran.
     let seenFailure = false;
@@ -99,6 +157,7 @@ export function outcomeFromPod(pod: DeepReadonly<Pod>): PodOutcome {
       reason: Reasons.StepFailed,
       message: `step "${failed.name}" failed with exit code ${failed.exitCode ?? "?"}${failed.reason && failed.reason !== "Error" ? ` (${failed.reason})` : ""}`,
       steps,
+      ...reported,
       ...times,
       ...(lastFinish ? { finishTime: lastFinish } : {}),
     };
@@ -110,16 +169,22 @@ export function outcomeFromPod(pod: DeepReadonly<Pod>): PodOutcome {
       reason: deadline ? Reasons.TimedOut : Reasons.PodFailed,
       message: pod.status?.message ?? (deadline ? "the pod exceeded its deadline" : "the pod failed"),
       steps,
+      ...reported,
       ...times,
       ...(lastFinish ? { finishTime: lastFinish } : {}),
     };
   }
-  if (podPhase === "Succeeded") {
+  // Every step done: the run has succeeded, though the pod may still be stopping its sidecars (a sidecar that
+  // ignores SIGTERM keeps the pod Running for its grace period, 30 s by default).
+  const stepsDone =
+    steps.length > 0 && steps.every((s) => s.state === "Succeeded" || s.reason === Reasons.ContinuedOnError);
+  if (podPhase === "Succeeded" || stepsDone) {
     return {
       phase: "Succeeded",
       reason: Reasons.Succeeded,
-      message: `All ${steps.length} step${steps.length === 1 ? "" : "s"} completed successfully`,
+      message: succeededMessage(steps),
       steps,
+      ...reported,
       ...times,
       ...(lastFinish ? { finishTime: lastFinish } : {}),
     };
@@ -141,6 +206,7 @@ export function outcomeFromPod(pod: DeepReadonly<Pod>): PodOutcome {
       reason: Reasons.Running,
       message: running ? `step "${running.name}" is running` : "between steps",
       steps,
+      ...reported,
       ...times,
       ...(pullError ? { imagePullError: pullError } : {}),
       ...runsAsRoot,
@@ -152,11 +218,19 @@ export function outcomeFromPod(pod: DeepReadonly<Pod>): PodOutcome {
       reason: Reasons.ImagePullBackOff,
       message: `step "${pullError.step}": ${pullError.message}`,
       steps,
+      ...reported,
       imagePullError: pullError,
       ...runsAsRoot,
     };
   }
-  return { phase: "Pending", reason: Reasons.Pending, message: "waiting for the pod to start", steps, ...runsAsRoot };
+  return {
+    phase: "Pending",
+    reason: Reasons.Pending,
+    message: "waiting for the pod to start",
+    steps,
+    ...reported,
+    ...runsAsRoot,
+  };
 }
 
 /** The Succeeded condition for a phase, keeping lastTransitionTime when its status does not change. */
@@ -187,6 +261,7 @@ export interface StatusInput {
   readonly steps?: readonly StepStatus[] | undefined;
   readonly startTime?: string | undefined;
   readonly finishTime?: string | undefined;
+  readonly results?: readonly TaskRunResult[] | undefined;
 }
 
 /**
@@ -209,6 +284,8 @@ export function nextStatus(run: ReadonlyTaskRun, input: StatusInput, now: number
   const startTime = cur.startTime ?? input.startTime ?? (phase === "Running" || terminal ? nowIso : undefined);
   const finishTime = terminal ? (cur.finishTime ?? input.finishTime ?? nowIso) : undefined;
   const steps = input.steps ?? (cur.steps as StepStatus[] | undefined);
+  // Results are published when the run finishes (Tekton's rule), not while steps still write them.
+  const results = terminal ? (input.results ?? (cur.results as TaskRunResult[] | undefined)) : undefined;
   const generation = run.metadata?.generation;
   const prevCond = (cur.conditions ?? []).find((c) => c.type === "Succeeded");
   const status: TaskRunStatus = {
@@ -220,6 +297,7 @@ export function nextStatus(run: ReadonlyTaskRun, input: StatusInput, now: number
     ...(finishTime ? { finishTime } : {}),
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     ...(steps?.length ? { steps: steps.map((s) => ({ ...s })) } : {}),
+    ...(results?.length ? { results: results.map((r) => ({ ...r })) } : {}),
     conditions: [succeededCondition(phase, reason, message, prevCond, generation, nowIso)],
   };
   return status;

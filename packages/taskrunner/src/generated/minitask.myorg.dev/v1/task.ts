@@ -70,7 +70,12 @@ export interface Task {
   spec: TaskSpec;
 }
 
-/** The steps and parameters of the task. */
+/**
+ * The steps and parameters of the task.
+ *
+ * Validation rules (x-kubernetes-validations, CEL):
+ * - `self.steps.all(s, has(s.image)) || (has(self.stepTemplate) && has(self.stepTemplate.image))`: every step needs an image, its own or spec.stepTemplate.image
+ */
 export interface TaskSpec {
   /**
    * A human-readable description of the task.
@@ -86,12 +91,42 @@ export interface TaskSpec {
    */
   params?: TaskSpecParam[];
   /**
+   * Values the steps report by writing $(results.NAME.path); the run's status.results holds them.
+   *
+   * Constraints: maxItems 32.
+   * List type `map` (x-kubernetes-list-type), keyed by `name` (x-kubernetes-list-map-keys): items are unique by key and merged by key on server-side apply.
+   */
+  results?: TaskSpecResult[];
+  /**
+   * Containers that run alongside every step (Kubernetes native sidecars), started before the first step and stopped after the last.
+   *
+   * Constraints: maxItems 8.
+   * List type `map` (x-kubernetes-list-type), keyed by `name` (x-kubernetes-list-map-keys): items are unique by key and merged by key on server-side apply.
+   */
+  sidecars?: TaskSpecSidecar[];
+  /** Defaults for every step; a step's own fields win, env and volumeMounts are merged by name. */
+  stepTemplate?: TaskSpecStepTemplate;
+  /**
    * The containers to run, in order; a failing step stops the rest.
    *
    * Constraints: minItems 1, maxItems 32.
    * List type `map` (x-kubernetes-list-type), keyed by `name` (x-kubernetes-list-map-keys): items are unique by key and merged by key on server-side apply.
    */
   steps: TaskSpecStep[];
+  /**
+   * Kubernetes volumes of the run's pod, mounted by steps and sidecars through volumeMounts; the apiserver validates them when the pod is created.
+   *
+   * Constraints: maxItems 64.
+   * List type `map` (x-kubernetes-list-type), keyed by `name` (x-kubernetes-list-map-keys): items are unique by key and merged by key on server-side apply.
+   */
+  volumes?: TaskSpecVolume[];
+  /**
+   * Volumes a TaskRun binds (emptyDir, PVC, ConfigMap or Secret), mounted into every step at mountPath; referenced as $(workspaces.NAME.path).
+   *
+   * Constraints: maxItems 16.
+   * List type `map` (x-kubernetes-list-type), keyed by `name` (x-kubernetes-list-map-keys): items are unique by key and merged by key on server-side apply.
+   */
+  workspaces?: TaskSpecWorkspace[];
 }
 
 export interface TaskSpecParam {
@@ -111,9 +146,173 @@ export interface TaskSpecParam {
   name: string;
 }
 
+export interface TaskSpecResult {
+  /** Constraints: maxLength 1024. */
+  description?: string;
+  /** Constraints: maxLength 63, pattern `^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`. */
+  name: string;
+}
+
+/**
+ * Validation rules (x-kubernetes-validations, CEL):
+ * - `!(has(self.script) && has(self.command))`: a sidecar has either a script or a command, not both
+ */
+export interface TaskSpecSidecar {
+  /** Constraints: maxItems 1024. */
+  args?: string[];
+  /** Constraints: maxItems 256. */
+  command?: string[];
+  /**
+   * Constraints: maxItems 256.
+   * List type `map` (x-kubernetes-list-type), keyed by `name` (x-kubernetes-list-map-keys): items are unique by key and merged by key on server-side apply.
+   */
+  env?: TaskSpecSidecarEnvItem[];
+  /** Constraints: minLength 1, maxLength 1024. */
+  image: string;
+  /** Constraints: minLength 1, maxLength 63, pattern `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`. */
+  name: string;
+  /** Constraints: maxLength 131072. */
+  script?: string;
+  /**
+   * The container's securityContext, merged over the controller's defaults (no privilege escalation, all capabilities dropped); Pod Security admission of the namespace decides what is allowed.
+   *
+   * Fields not listed here are kept (x-kubernetes-preserve-unknown-fields).
+   */
+  securityContext?: Record<string, unknown>;
+  /**
+   * Mounts of the Task's volumes (spec.volumes).
+   *
+   * Constraints: maxItems 64.
+   */
+  volumeMounts?: TaskSpecSidecarVolumeMount[];
+  /** Constraints: maxLength 4096. */
+  workingDir?: string;
+}
+
+export interface TaskSpecSidecarEnvItem {
+  /** Constraints: minLength 1, maxLength 256. */
+  name: string;
+  value?: string;
+}
+
+export interface TaskSpecSidecarVolumeMount {
+  /** Constraints: maxLength 1024, pattern `^/`. */
+  mountPath: string;
+  /** Constraints: maxLength 63. */
+  name: string;
+  readOnly?: boolean;
+  /** Constraints: maxLength 1024. */
+  subPath?: string;
+}
+
+/** Defaults for every step; a step's own fields win, env and volumeMounts are merged by name. */
+export interface TaskSpecStepTemplate {
+  /**
+   * Environment variables of the step.
+   *
+   * Constraints: maxItems 256.
+   * List type `map` (x-kubernetes-list-type), keyed by `name` (x-kubernetes-list-map-keys): items are unique by key and merged by key on server-side apply.
+   */
+  env?: TaskSpecStepTemplateEnvItem[];
+  /**
+   * Every key of a Secret or ConfigMap as an environment variable.
+   *
+   * Constraints: maxItems 32.
+   */
+  envFrom?: TaskSpecStepTemplateEnvFromItem[];
+  /** Constraints: minLength 1, maxLength 1024. */
+  image?: string;
+  imagePullPolicy?: TaskSpecStepTemplateImagePullPolicy;
+  /** Compute resources of the step's container. */
+  resources?: TaskSpecStepTemplateResources;
+  /**
+   * The container's securityContext, merged over the controller's defaults (no privilege escalation, all capabilities dropped); Pod Security admission of the namespace decides what is allowed.
+   *
+   * Fields not listed here are kept (x-kubernetes-preserve-unknown-fields).
+   */
+  securityContext?: Record<string, unknown>;
+  /**
+   * Mounts of the Task's volumes (spec.volumes).
+   *
+   * Constraints: maxItems 64.
+   */
+  volumeMounts?: TaskSpecSidecarVolumeMount[];
+  /** Constraints: maxLength 4096. */
+  workingDir?: string;
+}
+
+/**
+ * Validation rules (x-kubernetes-validations, CEL):
+ * - `!(has(self.value) && has(self.valueFrom))`: an env var has either a value or valueFrom, not both
+ */
+export interface TaskSpecStepTemplateEnvItem {
+  /** Constraints: minLength 1, maxLength 256. */
+  name: string;
+  value?: string;
+  /** A value read when the pod starts, from a Secret, a ConfigMap or the pod itself (Kubernetes' EnvVarSource). */
+  valueFrom?: TaskSpecStepTemplateEnvItemValueFrom;
+}
+
+/**
+ * A value read when the pod starts, from a Secret, a ConfigMap or the pod itself (Kubernetes' EnvVarSource).
+ *
+ * Validation rules (x-kubernetes-validations, CEL):
+ * - `[has(self.secretKeyRef), has(self.configMapKeyRef), has(self.fieldRef)].exists_one(x, x)`: valueFrom needs exactly one of secretKeyRef, configMapKeyRef, fieldRef
+ */
+export interface TaskSpecStepTemplateEnvItemValueFrom {
+  configMapKeyRef?: TaskSpecStepTemplateEnvItemValueFromConfigMapKeyRef;
+  fieldRef?: TaskSpecStepTemplateEnvItemValueFromFieldRef;
+  secretKeyRef?: TaskSpecStepTemplateEnvItemValueFromConfigMapKeyRef;
+}
+
+export interface TaskSpecStepTemplateEnvItemValueFromConfigMapKeyRef {
+  /** Constraints: maxLength 253. */
+  key: string;
+  /** Constraints: maxLength 253. */
+  name: string;
+  optional?: boolean;
+}
+
+export interface TaskSpecStepTemplateEnvItemValueFromFieldRef {
+  /** Constraints: maxLength 256. */
+  fieldPath: string;
+}
+
+/**
+ * Validation rules (x-kubernetes-validations, CEL):
+ * - `has(self.secretRef) != has(self.configMapRef)`: envFrom needs exactly one of secretRef, configMapRef
+ */
+export interface TaskSpecStepTemplateEnvFromItem {
+  configMapRef?: TaskSpecStepTemplateEnvFromItemConfigMapRef;
+  /** Constraints: maxLength 256. */
+  prefix?: string;
+  secretRef?: TaskSpecStepTemplateEnvFromItemConfigMapRef;
+}
+
+export interface TaskSpecStepTemplateEnvFromItemConfigMapRef {
+  /** Constraints: maxLength 253. */
+  name: string;
+  optional?: boolean;
+}
+
+export type TaskSpecStepTemplateImagePullPolicy = "Always" | "IfNotPresent" | "Never";
+
+/** Compute resources of the step's container. */
+export interface TaskSpecStepTemplateResources {
+  /**
+   * Each value: An integer or a string (x-kubernetes-int-or-string). Constraints: pattern `^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$`.
+   */
+  limits?: Record<string, number | string>;
+  /**
+   * Each value: An integer or a string (x-kubernetes-int-or-string). Constraints: pattern `^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$`.
+   */
+  requests?: Record<string, number | string>;
+}
+
 /**
  * Validation rules (x-kubernetes-validations, CEL):
  * - `!(has(self.script) && has(self.command))`: a step has either a script or a command, not both
+ * - `!has(self.onError) || self.onError != 'continue' || has(self.script)`: onError: continue needs a script (the exit code is recorded by the step's shell)
  * - `!(has(self.script) && has(self.args))`: args are only allowed with command, not with script
  */
 export interface TaskSpecStep {
@@ -135,27 +334,51 @@ export interface TaskSpecStep {
    * Constraints: maxItems 256.
    * List type `map` (x-kubernetes-list-type), keyed by `name` (x-kubernetes-list-map-keys): items are unique by key and merged by key on server-side apply.
    */
-  env?: TaskSpecStepEnvItem[];
+  env?: TaskSpecStepTemplateEnvItem[];
   /**
-   * The container image of the step.
+   * Every key of a Secret or ConfigMap as an environment variable.
+   *
+   * Constraints: maxItems 32.
+   */
+  envFrom?: TaskSpecStepTemplateEnvFromItem[];
+  /**
+   * The container image of the step (default spec.stepTemplate.image).
    *
    * Constraints: minLength 1, maxLength 1024.
    */
-  image: string;
+  image?: string;
+  /** Always, IfNotPresent or Never (Kubernetes' default when unset). */
+  imagePullPolicy?: TaskSpecStepImagePullPolicy;
   /**
    * The step name, a DNS label (unique within the task).
    *
    * Constraints: minLength 1, maxLength 63, pattern `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`.
    */
   name: string;
+  /**
+   * stopAndFail (the default): a non-zero exit fails the run and skips the rest. continue: the exit code is recorded and the next steps run (script steps only).
+   */
+  onError?: TaskSpecStepOnError;
   /** Compute resources of the step's container. */
-  resources?: TaskSpecStepResources;
+  resources?: TaskSpecStepTemplateResources;
   /**
    * A script run with /bin/sh -c, or with its own interpreter when it starts with #! (at most 128 KiB: one exec argument).
    *
    * Constraints: maxLength 131072.
    */
   script?: string;
+  /**
+   * The container's securityContext, merged over the controller's defaults (no privilege escalation, all capabilities dropped); Pod Security admission of the namespace decides what is allowed.
+   *
+   * Fields not listed here are kept (x-kubernetes-preserve-unknown-fields).
+   */
+  securityContext?: Record<string, unknown>;
+  /**
+   * Mounts of the Task's volumes (spec.volumes).
+   *
+   * Constraints: maxItems 64.
+   */
+  volumeMounts?: TaskSpecSidecarVolumeMount[];
   /**
    * The working directory of the step.
    *
@@ -164,20 +387,34 @@ export interface TaskSpecStep {
   workingDir?: string;
 }
 
-export interface TaskSpecStepEnvItem {
-  /** Constraints: minLength 1, maxLength 256. */
+/** Always, IfNotPresent or Never (Kubernetes' default when unset). */
+export type TaskSpecStepImagePullPolicy = "Always" | "IfNotPresent" | "Never";
+
+/**
+ * stopAndFail (the default): a non-zero exit fails the run and skips the rest. continue: the exit code is recorded and the next steps run (script steps only).
+ */
+export type TaskSpecStepOnError = "stopAndFail" | "continue";
+
+/** Fields not listed here are kept (x-kubernetes-preserve-unknown-fields). */
+export interface TaskSpecVolume {
+  /** Constraints: maxLength 63, pattern `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`. */
   name: string;
-  value?: string;
+  [key: string]: unknown;
 }
 
-/** Compute resources of the step's container. */
-export interface TaskSpecStepResources {
+export interface TaskSpecWorkspace {
+  /** Constraints: maxLength 1024. */
+  description?: string;
   /**
-   * Each value: An integer or a string (x-kubernetes-int-or-string). Constraints: pattern `^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$`.
+   * Where the steps see it. Default /workspace/NAME.
+   *
+   * Constraints: maxLength 1024, pattern `^/`.
    */
-  limits?: Record<string, number | string>;
-  /**
-   * Each value: An integer or a string (x-kubernetes-int-or-string). Constraints: pattern `^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$`.
-   */
-  requests?: Record<string, number | string>;
+  mountPath?: string;
+  /** Constraints: maxLength 63, pattern `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`. */
+  name: string;
+  /** A TaskRun may leave it unbound. */
+  optional?: boolean;
+  /** Mounted read-only in every step. */
+  readOnly?: boolean;
 }

@@ -79,7 +79,7 @@ export interface TaskRun {
  * What to run. Immutable once created, except that cancellation can be requested.
  *
  * Validation rules (x-kubernetes-validations, CEL):
- * - `self.taskRef == oldSelf.taskRef && has(self.params) == has(oldSelf.params) && (!has(self.params) || self.params == oldSelf.params) && has(self.timeout) == has(oldSelf.timeout) && (!has(self.timeout) || self.timeout == oldSelf.timeout) && has(self.serviceAccountName) == has(oldSelf.serviceAccountName) && (!has(self.serviceAccountName) || self.serviceAccountName == oldSelf.serviceAccountName)`: spec is immutable once created (only spec.cancelled may be set)
+ * - `self.taskRef == oldSelf.taskRef && has(self.params) == has(oldSelf.params) && (!has(self.params) || self.params == oldSelf.params) && has(self.timeout) == has(oldSelf.timeout) && (!has(self.timeout) || self.timeout == oldSelf.timeout) && has(self.serviceAccountName) == has(oldSelf.serviceAccountName) && (!has(self.serviceAccountName) || self.serviceAccountName == oldSelf.serviceAccountName) && has(self.workspaces) == has(oldSelf.workspaces) && (!has(self.workspaces) || self.workspaces == oldSelf.workspaces) && has(self.retries) == has(oldSelf.retries) && (!has(self.retries) || self.retries == oldSelf.retries) && has(self.podTemplate) == has(oldSelf.podTemplate) && (!has(self.podTemplate) || self.podTemplate == oldSelf.podTemplate)`: spec is immutable once created (only spec.cancelled may be set)
  * - `!has(oldSelf.cancelled) || !oldSelf.cancelled || (has(self.cancelled) && self.cancelled)`: a cancelled TaskRun cannot be un-cancelled
  */
 export interface TaskRunSpec {
@@ -92,6 +92,16 @@ export interface TaskRunSpec {
    * List type `map` (x-kubernetes-list-type), keyed by `name` (x-kubernetes-list-map-keys): items are unique by key and merged by key on server-side apply.
    */
   params?: TaskRunSpecParam[];
+  /**
+   * Pod-level settings for the run's pod (Tekton's podTemplate); the apiserver validates them when the pod is created.
+   */
+  podTemplate?: TaskRunSpecPodTemplate;
+  /**
+   * How many times a failed run is tried again, each attempt in a pod of its own with the whole timeout (not after Cancelled or a run that can never succeed, such as InvalidParams).
+   *
+   * Constraints: minimum 0, maximum 100.
+   */
+  retries?: number;
   /**
    * The ServiceAccount the pod runs as. Without one, the pod mounts no service-account token.
    *
@@ -112,6 +122,13 @@ export interface TaskRunSpec {
    * @defaultValue `"1h"`
    */
   timeout?: string;
+  /**
+   * What backs each of the Task's workspaces.
+   *
+   * Constraints: maxItems 16.
+   * List type `map` (x-kubernetes-list-type), keyed by `name` (x-kubernetes-list-map-keys): items are unique by key and merged by key on server-side apply.
+   */
+  workspaces?: TaskRunSpecWorkspace[];
 }
 
 export interface TaskRunSpecParam {
@@ -119,6 +136,93 @@ export interface TaskRunSpecParam {
   name: string;
   /** Constraints: maxLength 65536. */
   value: string;
+}
+
+/**
+ * Pod-level settings for the run's pod (Tekton's podTemplate); the apiserver validates them when the pod is created.
+ */
+export interface TaskRunSpecPodTemplate {
+  /** Fields not listed here are kept (x-kubernetes-preserve-unknown-fields). */
+  affinity?: Record<string, unknown>;
+  /** Constraints: maxItems 16. */
+  imagePullSecrets?: TaskRunSpecPodTemplateImagePullSecret[];
+  nodeSelector?: Record<string, string>;
+  /** Constraints: maxLength 253. */
+  priorityClassName?: string;
+  /** Constraints: maxLength 253. */
+  runtimeClassName?: string;
+  /** Constraints: maxLength 253. */
+  schedulerName?: string;
+  /**
+   * The pod's securityContext, merged over the controller's defaults (RuntimeDefault seccomp).
+   *
+   * Fields not listed here are kept (x-kubernetes-preserve-unknown-fields).
+   */
+  securityContext?: Record<string, unknown>;
+  /**
+   * Constraints: maxItems 64.
+   * Each item: Fields not listed here are kept (x-kubernetes-preserve-unknown-fields).
+   */
+  tolerations?: Record<string, unknown>[];
+}
+
+export interface TaskRunSpecPodTemplateImagePullSecret {
+  /** Constraints: maxLength 253. */
+  name: string;
+}
+
+/**
+ * Validation rules (x-kubernetes-validations, CEL):
+ * - `[has(self.emptyDir), has(self.persistentVolumeClaim), has(self.configMap), has(self.secret)].exists_one(x, x)`: a workspace binding needs exactly one of emptyDir, persistentVolumeClaim, configMap, secret
+ */
+export interface TaskRunSpecWorkspace {
+  configMap?: TaskRunSpecWorkspaceConfigMap;
+  emptyDir?: TaskRunSpecWorkspaceEmptyDir;
+  /** Constraints: maxLength 63. */
+  name: string;
+  persistentVolumeClaim?: TaskRunSpecWorkspacePersistentVolumeClaim;
+  secret?: TaskRunSpecWorkspaceSecret;
+  /**
+   * A folder of the volume to mount instead of its root.
+   *
+   * Constraints: maxLength 1024.
+   */
+  subPath?: string;
+}
+
+export interface TaskRunSpecWorkspaceConfigMap {
+  /** Constraints: maxItems 256. */
+  items?: TaskRunSpecWorkspaceConfigMapItem[];
+  /** Constraints: maxLength 253. */
+  name: string;
+}
+
+export interface TaskRunSpecWorkspaceConfigMapItem {
+  /** Constraints: maxLength 253. */
+  key: string;
+  /** Constraints: maxLength 1024. */
+  path: string;
+}
+
+export interface TaskRunSpecWorkspaceEmptyDir {
+  medium?: TaskRunSpecWorkspaceEmptyDirMedium;
+  /** An integer or a string (x-kubernetes-int-or-string). */
+  sizeLimit?: number | string;
+}
+
+export type TaskRunSpecWorkspaceEmptyDirMedium = "" | "Memory";
+
+export interface TaskRunSpecWorkspacePersistentVolumeClaim {
+  /** Constraints: maxLength 253. */
+  claimName: string;
+  readOnly?: boolean;
+}
+
+export interface TaskRunSpecWorkspaceSecret {
+  /** Constraints: maxItems 256. */
+  items?: TaskRunSpecWorkspaceConfigMapItem[];
+  /** Constraints: maxLength 253. */
+  secretName: string;
 }
 
 /** The observed state of the run, written by the controller. */
@@ -150,6 +254,14 @@ export interface TaskRunStatus {
   /** A CamelCase reason for the phase (e.g. StepFailed, TimedOut, Cancelled, TaskNotFound). */
   reason?: string;
   /**
+   * The values the steps wrote to $(results.NAME.path), once the run has finished.
+   *
+   * List type `map` (x-kubernetes-list-type), keyed by `name` (x-kubernetes-list-map-keys): items are unique by key and merged by key on server-side apply.
+   */
+  results?: TaskRunStatusResult[];
+  /** The earlier attempts of a run with retries, oldest first (the current one is the status itself). */
+  retriesStatus?: TaskRunStatusRetriesStatusItem[];
+  /**
    * When the first step started.
    *
    * An RFC 3339 date-time string, e.g. `2006-01-02T15:04:05Z` (format: date-time).
@@ -160,14 +272,32 @@ export interface TaskRunStatus {
    *
    * List type `map` (x-kubernetes-list-type), keyed by `name` (x-kubernetes-list-map-keys): items are unique by key and merged by key on server-side apply.
    */
-  steps?: TaskRunStatusStep[];
+  steps?: TaskRunStatusRetriesStatusItemStep[];
 }
 
 /** Pending (pod created or waiting), Running, Succeeded or Failed. */
 export type TaskRunStatusPhase = "Pending" | "Running" | "Succeeded" | "Failed";
 
-export interface TaskRunStatusStep {
-  /** The name of the step's container in the pod. */
+export interface TaskRunStatusResult {
+  name: string;
+  value: string;
+}
+
+export interface TaskRunStatusRetriesStatusItem {
+  /** An RFC 3339 date-time string, e.g. `2006-01-02T15:04:05Z` (format: date-time). */
+  finishTime?: string;
+  message?: string;
+  phase: TaskRunStatusRetriesStatusItemPhase;
+  podName: string;
+  reason?: string;
+  /** An RFC 3339 date-time string, e.g. `2006-01-02T15:04:05Z` (format: date-time). */
+  startTime?: string;
+  steps?: TaskRunStatusRetriesStatusItemStep[];
+}
+
+export type TaskRunStatusRetriesStatusItemPhase = "Pending" | "Running" | "Succeeded" | "Failed";
+
+export interface TaskRunStatusRetriesStatusItemStep {
   container?: string;
   /** Format: `int32`. */
   exitCode?: number;
@@ -178,7 +308,7 @@ export interface TaskRunStatusStep {
   reason?: string;
   /** An RFC 3339 date-time string, e.g. `2006-01-02T15:04:05Z` (format: date-time). */
   startedAt?: string;
-  state: TaskRunStatusStepState;
+  state: TaskRunStatusRetriesStatusItemStepState;
 }
 
-export type TaskRunStatusStepState = "Waiting" | "Running" | "Succeeded" | "Failed" | "Skipped";
+export type TaskRunStatusRetriesStatusItemStepState = "Waiting" | "Running" | "Succeeded" | "Failed" | "Skipped";
