@@ -99,6 +99,7 @@ describe("npm run demo", () => {
         "the plugin",
         "more examples",
         "",
+        "",
         "one executable",
         "controller log",
       ]);
@@ -121,6 +122,7 @@ describe("npm run demo", () => {
       // The examples applied and a run of greet created with kubectl, then one followed with the plugin.
       expect(r.stdout).toContain("task.minitask.myorg.dev/greet created");
       expect(r.stdout).toMatch(/^taskrun\.minitask\.myorg\.dev\/greet-run-\w+ created$/m);
+      expect(r.stdout).toMatch(/^taskrun\.minitask\.myorg\.dev\/build-and-test-run-\w+ created$/m);
       expect(r.stdout).toContain("Hello, you!");
       expect(r.stdout).toMatch(/^taskrun greet-run-\w+ succeeded in /m);
       // npm run build:plugin: the single executable's path.

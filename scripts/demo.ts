@@ -143,6 +143,7 @@ async function main(): Promise<void> {
   say(dim("                   # that folder has this control plane's kubectl, kubectl-task and kubectl_complete-task"));
   say("  the plugin       kubectl task runs");
   say("  more examples    kubectl apply -f examples/tasks/ && kubectl create -f examples/taskruns/greet-run.yaml");
+  say("                   kubectl create -f examples/taskruns/build-and-test-run.yaml   # a workspace, results");
   say("                   kubectl task start greet -p who=you --follow");
   say(`  one executable   npm run build:plugin   ${dim("# kubectl task without Node.js (docs/plugin.md)")}`);
   say(`  controller log   ${logFile}`);

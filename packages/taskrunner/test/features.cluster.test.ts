@@ -1,6 +1,6 @@
 // Tekton-grade Task features on the real node (kubelet + containerd, busybox): a workspace shared by steps, results
 // in status.results, env from a Secret, onError: continue, a sidecar running beside the steps, and results too large
-// for a termination message.
+// for a termination message, retries (a pod per attempt), and a stepTemplate with a Task volume.
 import { KubeClient } from "@minitask/client";
 import type { ControllerProcess } from "@minitask/taskrunner/testing";
 import { createTestNamespace, eventually, kubectl, testEnv } from "@minitask/testenv/testing";
@@ -193,5 +193,86 @@ describe("Task features on the real node", () => {
     expect(tr.status?.reason).toBe("InvalidWorkspaces");
     expect(tr.status?.message).toContain('workspace "src" of task "needs-ws" not bound');
     expect(tr.status?.podName).toBeUndefined();
+  });
+
+  it("retries: 2 on an always-failing step makes 3 attempts, one pod each, the first two in retriesStatus", async () => {
+    const tr = await runTask(
+      "flaky",
+      { steps: [{ name: "try", image: B, script: 'echo "attempt on $(hostname)"; exit 7' }] },
+      { retries: 2 },
+    );
+    expect(tr.status?.phase, JSON.stringify(tr.status)).toBe("Failed");
+    expect(tr.status?.reason).toBe("StepFailed");
+    expect(tr.status?.podName).toBe("flaky-run-pod-retry2");
+    const attempts = tr.status?.retriesStatus ?? [];
+    expect(attempts.map((a) => [a.podName, a.phase, a.reason])).toEqual([
+      ["flaky-run-pod", "Failed", "StepFailed"],
+      ["flaky-run-pod-retry1", "Failed", "StepFailed"],
+    ]);
+    expect(attempts.map((a) => a.steps?.[0]?.exitCode)).toEqual([7, 7]);
+    // Each attempt ran in its own pod, whose logs stay readable.
+    const pods = await client
+      .resource<Pod>({ group: "", version: "v1", resource: "pods" }, ns)
+      .list({ labelSelector: "minitask.myorg.dev/taskrun=flaky-run" });
+    expect(pods.items.map((p) => p.metadata?.name).sort()).toEqual([
+      "flaky-run-pod",
+      "flaky-run-pod-retry1",
+      "flaky-run-pod-retry2",
+    ]);
+    for (const name of ["flaky-run-pod", "flaky-run-pod-retry1", "flaky-run-pod-retry2"]) {
+      expect(await logs(name, "step-try")).toBe(`attempt on ${name}\n`);
+    }
+  });
+
+  it("a stepTemplate and a Task volume: every step gets the template's image, env and mount", async () => {
+    const tr = await runTask("templated", {
+      stepTemplate: {
+        image: B,
+        env: [{ name: "GREETING", value: "hi" }],
+        volumeMounts: [{ name: "scratch", mountPath: "/scratch" }],
+      },
+      volumes: [{ name: "scratch", emptyDir: {} }],
+      steps: [
+        { name: "write", script: 'echo "$GREETING" > /scratch/note' },
+        {
+          name: "read",
+          script: 'cat /scratch/note; echo "$GREETING again"',
+          env: [{ name: "GREETING", value: "bye" }],
+        },
+      ],
+    });
+    expect(tr.status?.phase, JSON.stringify(tr.status)).toBe("Succeeded");
+    expect(await logs(tr.status?.podName ?? "", "step-read")).toBe("hi\nbye again\n");
+  });
+
+  it("examples/tasks/build-and-test.yaml runs as its example TaskRun asks: a shared workspace and two results", async () => {
+    const root = new URL("../../../", import.meta.url).pathname;
+    await kubectl(["apply", "-n", ns, "-f", `${root}examples/tasks/build-and-test.yaml`]);
+    const created = await kubectl([
+      "create",
+      "-n",
+      ns,
+      "-o",
+      "name",
+      "-f",
+      `${root}examples/taskruns/build-and-test-run.yaml`,
+    ]);
+    const name = created.trim().replace(/^.*\//, "");
+    const tr = await eventually(
+      `${name} to finish`,
+      async () => {
+        const r = await taskRunClient(client, ns).get(name);
+        return r.status?.phase === "Succeeded" || r.status?.phase === "Failed" ? r : undefined;
+      },
+      90_000,
+    );
+    expect(tr.status?.phase, JSON.stringify(tr.status)).toBe("Succeeded");
+    expect(tr.status?.results).toEqual([
+      { name: "revision", value: "v1.2.3" },
+      { name: "summary", value: "1 test file(s) passed at v1.2.3" },
+    ]);
+    const podName = tr.status?.podName ?? "";
+    expect(await logs(podName, "step-build")).toBe("built bin/add: 42\n");
+    expect(await logs(podName, "step-test")).toBe("add 2 3 = 5: ok\n1 test file(s) passed\n");
   });
 });

@@ -290,6 +290,117 @@ function finishedPod(steps: { name: string; exitCode: number; message?: string }
   };
 }
 
+describe("buildPod: stepTemplate, volumes, securityContext, podTemplate, attempts", () => {
+  it("merges the stepTemplate into every step: the step's own fields win, env by name, mounts by path", () => {
+    const pod = buildPod(
+      run(),
+      task({
+        stepTemplate: {
+          image: "busybox:1.36",
+          workingDir: "/src",
+          env: [
+            { name: "MODE", value: "ci" },
+            { name: "LEVEL", value: "1" },
+          ],
+          resources: { limits: { cpu: "1", memory: "64Mi" } },
+          securityContext: { readOnlyRootFilesystem: true },
+          volumeMounts: [{ name: "cache", mountPath: "/cache" }],
+        },
+        volumes: [{ name: "cache", emptyDir: {} }],
+        steps: [
+          { name: "a", script: "true" },
+          {
+            name: "b",
+            image: "alpine",
+            script: "true",
+            env: [{ name: "LEVEL", value: "2" }],
+            resources: { limits: { memory: "128Mi" } },
+            volumeMounts: [{ name: "cache", mountPath: "/cache", readOnly: true }],
+          },
+        ],
+      }),
+    );
+    const [a, b] = [pod.spec?.initContainers?.[0], pod.spec?.containers[0]];
+    expect(a).toMatchObject({
+      image: "busybox:1.36",
+      workingDir: "/src",
+      env: [
+        { name: "MODE", value: "ci" },
+        { name: "LEVEL", value: "1" },
+      ],
+      resources: { limits: { cpu: "1", memory: "64Mi" } },
+      volumeMounts: [{ name: "cache", mountPath: "/cache" }],
+    });
+    expect(b).toMatchObject({
+      image: "alpine",
+      env: [
+        { name: "MODE", value: "ci" },
+        { name: "LEVEL", value: "2" },
+      ],
+      resources: { limits: { cpu: "1", memory: "128Mi" } },
+      volumeMounts: [{ name: "cache", mountPath: "/cache", readOnly: true }],
+    });
+    // The template's securityContext is merged over the controller's defaults, field by field.
+    expect(b?.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+      readOnlyRootFilesystem: true,
+    });
+    expect(pod.spec?.volumes).toEqual([{ name: "cache", emptyDir: {} }]);
+  });
+
+  it("a step's securityContext overrides the defaults it names and keeps the others", () => {
+    const pod = buildPod(
+      run(),
+      task({ steps: [{ name: "a", image: "busybox", script: "true", securityContext: { runAsUser: 1000 } }] }),
+    );
+    expect(pod.spec?.containers[0]?.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+      runAsUser: 1000,
+    });
+  });
+
+  it("copies the podTemplate onto the pod; its securityContext is merged over the pod's defaults", () => {
+    const pod = buildPod(
+      run({
+        podTemplate: {
+          nodeSelector: { disk: "ssd" },
+          tolerations: [{ key: "dedicated", operator: "Exists", effect: "NoSchedule" }],
+          affinity: { nodeAffinity: {} },
+          securityContext: { fsGroup: 2000 },
+          imagePullSecrets: [{ name: "regcred" }],
+          priorityClassName: "high",
+          runtimeClassName: "gvisor",
+          schedulerName: "custom",
+        },
+      }),
+      task({}),
+      { runAsNonRoot: true },
+    );
+    expect(pod.spec).toMatchObject({
+      nodeSelector: { disk: "ssd" },
+      tolerations: [{ key: "dedicated", operator: "Exists", effect: "NoSchedule" }],
+      affinity: { nodeAffinity: {} },
+      imagePullSecrets: [{ name: "regcred" }],
+      priorityClassName: "high",
+      runtimeClassName: "gvisor",
+      schedulerName: "custom",
+      securityContext: { seccompProfile: { type: "RuntimeDefault" }, runAsNonRoot: true, fsGroup: 2000 },
+    });
+  });
+
+  it("names each attempt's pod deterministically: r-pod, then r-pod-retry1, r-pod-retry2", () => {
+    expect([0, 1, 2].map((attempt) => buildPod(run(), task({}), { attempt }).metadata?.name)).toEqual([
+      "r-pod",
+      "r-pod-retry1",
+      "r-pod-retry2",
+    ]);
+  });
+});
+
 describe("outcomeFromPod: reports", () => {
   it("collects results (a later step's value wins), ignoring sidecars", () => {
     const o = outcomeFromPod(

@@ -45,9 +45,21 @@ function run(
   };
 }
 
+/** An earlier attempt of run "r" that failed and ended at `endedAt`. */
+function attempt(n: number, endedAt: number) {
+  return {
+    podName: podNameFor("r", n),
+    phase: "Failed" as const,
+    reason: "StepFailed",
+    finishTime: new Date(endedAt).toISOString().replace(/\.\d{3}Z$/, "Z"),
+  };
+}
+
 type Container = { name: string; state?: Record<string, unknown> };
 function pod(
   opts: {
+    /** The pod's name (default: the first attempt's). */
+    name?: string;
     owner?: string;
     phase?: string;
     init?: Container[];
@@ -61,7 +73,7 @@ function pod(
     apiVersion: "v1",
     kind: "Pod",
     metadata: {
-      name: podNameFor("r"),
+      name: opts.name ?? podNameFor("r"),
       namespace: "ns",
       creationTimestamp: new Date(opts.createdAt ?? T0).toISOString(),
       ownerReferences: [
@@ -270,6 +282,93 @@ const rows: readonly Row[] = [
     view: { run: run(), pod: pod({ init: [{ name: "step-a", state: running }] }), now: T0 + MIN },
     expect: { type: "update", requeueAfterMs: 9 * MIN, status: { phase: "Running", podName: podNameFor("r") } },
   },
+  {
+    name: "a step failed with retries left: retry — the attempt goes to retriesStatus, steps reset",
+    view: {
+      run: run({ retries: 2 }, { phase: "Running", podName: podNameFor("r"), startTime: "2026-12-01T10:00:01Z" }),
+      pod: pod({ phase: "Failed", init: [{ name: "step-a", state: terminated(3) }] }),
+      now: T0 + MIN,
+    },
+    expect: {
+      type: "retry",
+      pod: "keep",
+      status: {
+        phase: "Running",
+        reason: "Retrying",
+        message: 'attempt 1 of 3 failed (StepFailed: step "a" failed with exit code 3); trying again',
+        steps: [],
+        retriesStatus: [
+          {
+            podName: "r-pod",
+            phase: "Failed",
+            reason: "StepFailed",
+            finishTime: "2026-12-01T10:00:02Z",
+            steps: [
+              { name: "a", state: "Failed", exitCode: 3 },
+              { name: "b", state: "Skipped" },
+            ],
+          },
+        ],
+      },
+    },
+  },
+  {
+    name: "an attempt that timed out with retries left: stop its pod, retry",
+    view: {
+      run: run({ retries: 1 }, { phase: "Running", podName: podNameFor("r") }),
+      pod: pod({ init: [{ name: "step-a", state: running }] }),
+      now: T0 + 10 * MIN,
+    },
+    expect: {
+      type: "retry",
+      pod: "stop",
+      status: { reason: "Retrying", retriesStatus: [{ podName: "r-pod", reason: "TimedOut" }] },
+    },
+  },
+  {
+    name: "after a retry: create the next attempt's pod, with the whole timeout from the attempt's start",
+    view: {
+      run: run({ retries: 2 }, { phase: "Running", podName: podNameFor("r"), retriesStatus: [attempt(0, T0 + MIN)] }),
+      task,
+      now: T0 + 2 * MIN,
+    },
+    expect: {
+      type: "createPod",
+      pod: { metadata: { name: "r-pod-retry1" }, spec: { activeDeadlineSeconds: 9 * 60 } },
+    },
+  },
+  {
+    name: "the status still names the last attempt's pod while the next is not cached: create, not PodDeleted",
+    view: {
+      run: run({ retries: 2 }, { phase: "Running", podName: "r-pod", retriesStatus: [attempt(0, T0 + MIN)] }),
+      task,
+      podChecked: true,
+      now: T0 + 2 * MIN,
+    },
+    expect: { type: "createPod", pod: { metadata: { name: "r-pod-retry1" } } },
+  },
+  {
+    name: "the last attempt failed: finish Failed, earlier attempts kept",
+    view: {
+      run: run({ retries: 1 }, { phase: "Running", podName: "r-pod-retry1", retriesStatus: [attempt(0, T0 + MIN)] }),
+      pod: pod({ name: "r-pod-retry1", phase: "Failed", init: [{ name: "step-a", state: terminated(1) }] }),
+      now: T0 + 2 * MIN,
+    },
+    expect: { type: "finish", status: { phase: "Failed", reason: "StepFailed" } },
+  },
+  {
+    name: "cancelled with retries left: no retry",
+    view: {
+      run: run({ retries: 3, cancelled: true }),
+      pod: pod({ init: [{ name: "step-a", state: running }] }),
+    },
+    expect: { type: "finish", pod: "stop", status: { phase: "Failed", reason: "Cancelled" } },
+  },
+  {
+    name: "a failure no attempt can fix (InvalidParams) is final, retries or not",
+    view: { run: run({ retries: 3, params: [{ name: "nope", value: "x" }] }), task },
+    expect: { type: "finish", status: { phase: "Failed", reason: "InvalidParams" } },
+  },
 ];
 
 function decide(view: Row["view"]): ActiveDecision {
@@ -290,7 +389,7 @@ describe("planActive: the decision table", () => {
 
   it("covers every kind of decision", () => {
     expect(new Set(rows.map((r) => decide(r.view).type))).toEqual(
-      new Set(["checkPod", "createPod", "finish", "update"]),
+      new Set(["checkPod", "createPod", "finish", "retry", "update"]),
     );
   });
 

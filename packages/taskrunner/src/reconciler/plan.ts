@@ -6,14 +6,28 @@
 //                 cancelled · Task missing (wait, or fail at the deadline) · deadline before the pod ·
 //                 InvalidParams · create failed permanently · create · deadline with the pod running ·
 //                 image pull stuck · step runs as root where it may not · pod finished · pod progressing
+//                 — and a failure that another attempt could fix, with retries left: retry
 //   finished run: keep · delete after the TTL · requeue at the TTL
+//
+// Attempts (spec.retries): attempt N runs in pod podNameFor(run, N); N is the length of status.retriesStatus,
+// so the decision to retry is recorded (one status write) before the next pod is created, and a crash in
+// between cannot make two pods for one attempt. Each attempt has the whole timeout, from when the one before
+// it ended.
 import type { DeepReadonly } from "@minitask/client";
-import { ANNOTATIONS_NOT_COPIED, podNameFor, type ReadonlyTask, type ReadonlyTaskRun, Reasons } from "../contract.ts";
+import {
+  ANNOTATIONS_NOT_COPIED,
+  type AttemptStatus,
+  attemptOf,
+  podNameFor,
+  type ReadonlyTask,
+  type ReadonlyTaskRun,
+  Reasons,
+} from "../contract.ts";
 import { parseDuration } from "../duration.ts";
 import type { Pod } from "./corev1.ts";
 import { InvalidParamsError, InvalidSpecError } from "./params.ts";
 import { buildPod } from "./pod.ts";
-import { closeSteps, isTerminal, outcomeFromPod, type StatusInput } from "./status.ts";
+import { closeSteps, isoSeconds, isTerminal, outcomeFromPod, type StatusInput } from "./status.ts";
 
 /** What the reconciler knows about an active (not finished) run. */
 export interface ActiveRunView {
@@ -48,6 +62,11 @@ export type ActiveDecision =
   | { readonly type: "createPod"; readonly pod: Pod }
   /** Write this terminal status (stopping the pod first when asked, see {@link PodAction}): the run is over. */
   | { readonly type: "finish"; readonly status: StatusInput; readonly pod: PodAction }
+  /**
+   * This attempt failed and the run has retries left: end its pod as asked, then write this status, which
+   * records the attempt in retriesStatus (the next reconcile creates the next attempt's pod).
+   */
+  | { readonly type: "retry"; readonly status: StatusInput; readonly pod: PodAction }
   /** Write this status (if it changed) and look again after `requeueAfterMs` (if set). */
   | { readonly type: "update"; readonly status: StatusInput; readonly requeueAfterMs?: number };
 
@@ -83,10 +102,58 @@ function propagated(run: ReadonlyTaskRun): { labels: Record<string, string>; ann
   return { labels: { ...(run.metadata?.labels ?? {}) }, annotations };
 }
 
+/** Failures another attempt could fix; the others (Cancelled, invalid specs, missing Task, …) are final. */
+const RETRYABLE: ReadonlySet<string> = new Set([
+  Reasons.StepFailed,
+  Reasons.TimedOut,
+  Reasons.PodFailed,
+  Reasons.PodDeleted,
+  Reasons.ImagePullFailed,
+]);
+
 /** Decides the next step for an active run. */
 export function planActive(v: ActiveRunView): ActiveDecision {
+  const decision = planAttempt(v);
+  if (decision.type !== "finish" || decision.status.phase !== "Failed") return decision;
+  const { run } = v;
+  const attempt = attemptOf(run);
+  const retries = run.spec?.retries ?? 0;
+  if (attempt >= retries || !RETRYABLE.has(decision.status.reason)) return decision;
+  const failed = decision.status;
+  const ended: AttemptStatus = {
+    podName: podNameFor(run.metadata?.name ?? "", attempt),
+    phase: "Failed",
+    reason: failed.reason,
+    message: failed.message,
+    ...(failed.startTime ? { startTime: failed.startTime } : {}),
+    finishTime: failed.finishTime ?? isoSeconds(v.now),
+    ...(failed.steps?.length ? { steps: failed.steps.map((s) => ({ ...s })) } : {}),
+  };
+  return {
+    type: "retry",
+    pod: decision.pod,
+    status: {
+      // Phases only move forward: a run that was Running stays Running while its next pod starts.
+      phase: run.status?.phase === "Running" ? "Running" : "Pending",
+      reason: Reasons.Retrying,
+      message: `attempt ${attempt + 1} of ${retries + 1} failed (${failed.reason}: ${failed.message}); trying again`,
+      steps: [],
+      retriesStatus: [...((run.status?.retriesStatus ?? []) as AttemptStatus[]), ended],
+    },
+  };
+}
+
+/** When the current attempt began: the run's creation, or the end of the attempt before it. */
+function attemptStart(run: ReadonlyTaskRun, now: number): number {
+  const previous = run.status?.retriesStatus?.at(-1);
+  const from = previous ? previous.finishTime : run.metadata?.creationTimestamp;
+  return Date.parse(from ?? "") || now;
+}
+
+/** The next step for the run's current attempt, as if it had no retries. */
+function planAttempt(v: ActiveRunView): ActiveDecision {
   const { run, now } = v;
-  const podName = podNameFor(run.metadata?.name ?? "");
+  const podName = podNameFor(run.metadata?.name ?? "", attemptOf(run));
 
   let timeoutMs: number;
   try {
@@ -94,8 +161,7 @@ export function planActive(v: ActiveRunView): ActiveDecision {
   } catch (err) {
     return fail(Reasons.InvalidTimeout, (err as Error).message);
   }
-  const created = Date.parse(run.metadata?.creationTimestamp ?? "") || now;
-  const deadline = timeoutMs > 0 ? created + timeoutMs : Number.POSITIVE_INFINITY;
+  const deadline = timeoutMs > 0 ? attemptStart(run, now) + timeoutMs : Number.POSITIVE_INFINITY;
   const untilDeadline = Number.isFinite(deadline) ? Math.max(1, deadline - now) : undefined;
 
   const pod = v.pod;
@@ -105,7 +171,7 @@ export function planActive(v: ActiveRunView): ActiveDecision {
       `a pod named ${podName} already exists and is not controlled by this TaskRun`,
     );
   }
-  if (!pod && run.status?.podName) {
+  if (!pod && run.status?.podName === podName) {
     // The cache may lag behind our own create; ask the apiserver before concluding the pod is gone.
     if (!v.podChecked) return { type: "checkPod", podName };
     return fail(Reasons.PodDeleted, `pod ${podName} was deleted while the run was active`, {
@@ -136,6 +202,7 @@ export function planActive(v: ActiveRunView): ActiveDecision {
     try {
       const { labels, annotations } = propagated(run);
       const desired = buildPod(run, task, {
+        attempt: attemptOf(run),
         remainingMs: untilDeadline,
         annotations,
         ...(v.restrictedNamespace ? { runAsNonRoot: true } : {}),

@@ -19,7 +19,15 @@ import {
   TerminalError,
 } from "@minitask/controller";
 import { type Lister, MutationCache } from "@minitask/informers";
-import { GROUP, podNameFor, type ReadonlyTaskRun, type Task, type TaskRun, type TaskRunStatus } from "../contract.ts";
+import {
+  attemptOf,
+  GROUP,
+  podNameFor,
+  type ReadonlyTaskRun,
+  type Task,
+  type TaskRun,
+  type TaskRunStatus,
+} from "../contract.ts";
 import type { TaskRunClient } from "../generated/minitask.myorg.dev/v1/index.ts";
 import type { Pod } from "./corev1.ts";
 import { type ActiveRunView, planActive, planFinished } from "./plan.ts";
@@ -101,7 +109,7 @@ export class TaskRunReconciler {
 
   async #reconcileActive(run: ReadonlyTaskRun, ctx: ReconcileContext): Promise<Result> {
     const ns = run.metadata?.namespace ?? "";
-    const podName = podNameFor(run.metadata?.name ?? "");
+    const podName = podNameFor(run.metadata?.name ?? "", attemptOf(run));
     const view: Mutable<ActiveRunView> = {
       run,
       task: this.#o.tasks.namespace(ns).get(run.spec?.taskRef ?? ""),
@@ -139,6 +147,14 @@ export class TaskRunReconciler {
           if (decision.pod === "delete") await this.#deletePod(ns, podName, ctx);
           if (decision.pod === "stop") await this.#stopPod(ns, podName, ctx);
           return this.#finish(run, ctx, decision.status);
+        case "retry":
+          if (decision.pod === "delete") await this.#deletePod(ns, podName, ctx);
+          if (decision.pod === "stop") await this.#stopPod(ns, podName, ctx);
+          if (await this.#write(run, ctx, decision.status)) {
+            this.#event(run, "Warning", decision.status.reason, decision.status.message);
+          }
+          // The status write's watch event brings the run back, to create the next attempt's pod.
+          return {};
         case "update":
           await this.#write(run, ctx, decision.status);
           return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {};

@@ -2,6 +2,7 @@
 // Phases only move forward (Pending → Running → Succeeded | Failed) and a finished run never changes.
 import type { DeepReadonly } from "@minitask/client";
 import {
+  type AttemptStatus,
   type Condition,
   isTerminal,
   type Phase,
@@ -262,6 +263,13 @@ export interface StatusInput {
   readonly startTime?: string | undefined;
   readonly finishTime?: string | undefined;
   readonly results?: readonly TaskRunResult[] | undefined;
+  /** The earlier attempts (a retry appends one); kept from the current status when undefined. */
+  readonly retriesStatus?: readonly AttemptStatus[] | undefined;
+}
+
+/** A time as the apiserver writes it: RFC 3339 in UTC, whole seconds. */
+export function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /**
@@ -270,7 +278,7 @@ export interface StatusInput {
  */
 export function nextStatus(run: ReadonlyTaskRun, input: StatusInput, now: number): TaskRunStatus {
   const cur = run.status ?? {};
-  const nowIso = new Date(now).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const nowIso = isoSeconds(now);
   if (isTerminal(cur.phase)) return structuredClone(cur) as TaskRunStatus;
   let { phase, reason, message } = input;
   if (cur.phase && RANK[input.phase] < RANK[cur.phase]) {
@@ -286,6 +294,7 @@ export function nextStatus(run: ReadonlyTaskRun, input: StatusInput, now: number
   const steps = input.steps ?? (cur.steps as StepStatus[] | undefined);
   // Results are published when the run finishes (Tekton's rule), not while steps still write them.
   const results = terminal ? (input.results ?? (cur.results as TaskRunResult[] | undefined)) : undefined;
+  const retriesStatus = input.retriesStatus ?? (cur.retriesStatus as AttemptStatus[] | undefined);
   const generation = run.metadata?.generation;
   const prevCond = (cur.conditions ?? []).find((c) => c.type === "Succeeded");
   const status: TaskRunStatus = {
@@ -298,6 +307,7 @@ export function nextStatus(run: ReadonlyTaskRun, input: StatusInput, now: number
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
     ...(steps?.length ? { steps: steps.map((s) => ({ ...s })) } : {}),
     ...(results?.length ? { results: results.map((r) => ({ ...r })) } : {}),
+    ...(retriesStatus?.length ? { retriesStatus: structuredClone(retriesStatus) as AttemptStatus[] } : {}),
     conditions: [succeededCondition(phase, reason, message, prevCond, generation, nowIso)],
   };
   return status;
