@@ -104,7 +104,9 @@ export interface TaskSpec {
    * List type `map` (x-kubernetes-list-type), keyed by `name` (x-kubernetes-list-map-keys): items are unique by key and merged by key on server-side apply.
    */
   sidecars?: TaskSpecSidecar[];
-  /** Defaults for every step; a step's own fields win, env and volumeMounts are merged by name. */
+  /**
+   * Defaults for every step (Tekton's stepTemplate); a step's own fields win, env is merged by name, volumeMounts by mountPath, resources per resource, securityContext per field.
+   */
   stepTemplate?: TaskSpecStepTemplate;
   /**
    * The containers to run, in order; a failing step stops the rest.
@@ -205,7 +207,9 @@ export interface TaskSpecSidecarVolumeMount {
   subPath?: string;
 }
 
-/** Defaults for every step; a step's own fields win, env and volumeMounts are merged by name. */
+/**
+ * Defaults for every step (Tekton's stepTemplate); a step's own fields win, env is merged by name, volumeMounts by mountPath, resources per resource, securityContext per field.
+ */
 export interface TaskSpecStepTemplate {
   /**
    * Environment variables of the step.
