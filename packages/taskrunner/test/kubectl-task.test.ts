@@ -768,11 +768,13 @@ describe("commands against a fake apiserver", () => {
     expect(all).toEqual({ code: 0, stdout: "taskrun c deleted\n", stderr: "" });
     expect([...api.runs.keys()]).toEqual([`${NS}/e`]);
     expect((await run(["delete"])).stderr).toBe(
-      "error: nothing to delete: give one or more run names, or --all-finished\n",
+      "error: nothing to delete: give one or more run names, or --all-finished, --keep N or --older-than DURATION\n",
     );
-    expect((await run(["delete", "e", "--all-finished"])).stderr).toBe(
-      "error: give run names or --all-finished, not both\n",
-    );
+    for (const bulk of [["--all-finished"], ["--keep", "1"], ["--older-than", "1h"]]) {
+      expect((await run(["delete", "e", ...bulk])).stderr).toBe(
+        "error: give run names or --all-finished/--keep/--older-than, not both\n",
+      );
+    }
   });
 
   it("RBAC denial and missing CRDs are one-line errors", async () => {
@@ -802,14 +804,14 @@ describe("commands against a fake apiserver", () => {
     });
     const c = async (...words: string[]) =>
       (await runInProcess(["__complete", "-n", NS, ...words], { server: api.url })).stdout;
-    expect(await c("")).toBe("start\nlist\nruns\nlogs\ndescribe\ncancel\ndelete\ncompletion\nhelp\n:4\n");
+    expect(await c("")).toBe("start\nrerun\nlist\nruns\nlogs\ndescribe\ncancel\ndelete\ncompletion\nhelp\n:4\n");
     expect(await c("st")).toBe("start\n:4\n");
     expect(await c("start", "")).toBe("build\nhello\n:4\n");
     expect(await c("start", "hello", "-p", "")).toBe("who=\ngreeting=\n:6\n");
     expect(await c("logs", "")).toBe("r5\n:4\n");
     expect(await c("logs", "r5", "--step", "f")).toBe("farewell\n:4\n");
     expect(await c("runs", "-o", "")).toBe("wide\njson\nyaml\nname\n:4\n");
-    expect(await c("completion", "")).toBe("bash\nzsh\n:4\n");
+    expect(await c("completion", "")).toBe("bash\nzsh\nfish\n:4\n");
     expect(await c("logs", "--f")).toBe("--follow\n:4\n");
     expect(await c("--kubeconfig", "")).toBe(":0\n");
   });
@@ -904,7 +906,7 @@ describe("the executable", { timeout: 60_000 }, () => {
     expect(api.requests.filter((q) => q.method === "PATCH" || q.method === "DELETE")).toHaveLength(0);
   });
 
-  it("the bash and zsh completion scripts are valid and ask __complete", async () => {
+  it("the bash and zsh completion scripts are valid and ask __complete; other shells are refused", async () => {
     const bash = await runChild(["completion", "bash"]);
     expect(bash.code).toBe(0);
     expect(bash.stdout).toContain("complete -F _kubectl_task kubectl-task");
@@ -912,10 +914,10 @@ describe("the executable", { timeout: 60_000 }, () => {
     const zsh = await runChild(["completion", "zsh"]);
     expect(zsh.stdout).toContain("#compdef kubectl-task");
     expect(zsh.stdout).toContain("kubectl-task __complete");
-    const bad = await runChild(["completion", "fish"]);
+    const bad = await runChild(["completion", "tcsh"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe(
-      "error: command-argument value 'fish' is invalid for argument 'shell'. Allowed choices are bash, zsh. (see --help)\n",
+      "error: command-argument value 'tcsh' is invalid for argument 'shell'. Allowed choices are bash, zsh, fish. (see --help)\n",
     );
   });
 });

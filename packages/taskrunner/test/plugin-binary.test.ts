@@ -90,7 +90,7 @@ describe("the single executable", { timeout: 60_000 }, () => {
     const viaLink = await exe([""], {}, build.complete);
     expect(viaLink).toEqual({
       code: 0,
-      stdout: "start\nlist\nruns\nlogs\ndescribe\ncancel\ndelete\ncompletion\nhelp\n:4\n",
+      stdout: "start\nrerun\nlist\nruns\nlogs\ndescribe\ncancel\ndelete\ncompletion\nhelp\n:4\n",
       stderr: "",
     });
     expect(await exe(["ru"], {}, build.complete)).toMatchObject({ code: 0, stdout: "runs\n:4\n" });

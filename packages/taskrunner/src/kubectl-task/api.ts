@@ -13,10 +13,27 @@ import {
 export type TaskParam = TaskSpecParam;
 export type RunParam = TaskRunSpecParam;
 
+/** The state of one container of a Pod (core/v1 ContainerState), as far as the plugin shows it. */
+export interface ContainerState {
+  running?: { startedAt?: string };
+  terminated?: { exitCode?: number; reason?: string; message?: string; startedAt?: string; finishedAt?: string };
+  waiting?: { reason?: string; message?: string };
+}
+
+/** A container's status in a Pod (core/v1 ContainerStatus), the fields the plugin reads. */
+export interface ContainerStatus {
+  name: string;
+  state?: ContainerState;
+  restartCount?: number;
+}
+
 /** The slice of a Pod the plugin reads. */
 export interface Pod extends KubeObject {
-  spec?: { initContainers?: { name: string }[]; containers?: { name: string }[] };
-  status?: { phase?: string };
+  spec?: {
+    initContainers?: { name: string; image?: string }[];
+    containers?: { name: string; image?: string }[];
+  };
+  status?: { phase?: string; initContainerStatuses?: ContainerStatus[]; containerStatuses?: ContainerStatus[] };
 }
 
 /** A core/v1 Event (what `kubectl describe` lists). */

@@ -41,6 +41,8 @@ export interface StreamLogOptions {
   readonly pod: string;
   readonly container: string;
   readonly follow: boolean;
+  /** Each line starts with the kubelet's RFC 3339 timestamp (after the prefix), as `kubectl logs --timestamps`. */
+  readonly timestamps?: boolean | undefined;
   /** Prepended to each line (e.g. `[build] `); empty for raw output. */
   readonly prefix: string;
   readonly write: (text: string) => void;
@@ -52,6 +54,7 @@ export async function streamLog(api: Api, o: StreamLogOptions): Promise<void> {
   const res = await api.client.podLogs(api.namespace, o.pod, {
     container: o.container,
     follow: o.follow,
+    ...(o.timestamps ? { timestamps: true } : {}),
     signal: o.signal,
   });
   const lines = new LinePrefixer(o.prefix, o.write);

@@ -2,9 +2,10 @@
 import { ApiError, isNotFound } from "@minitask/client";
 // The controller's naming rule (`<taskrun>-pod`, cut with a hash when longer than 63 characters).
 import type { StepStatus, Task, TaskRun } from "../contract.ts";
-import { podNameFor, STEP_CONTAINER_PREFIX } from "../contract.ts";
-import type { Api } from "./api.ts";
+import { attemptOf, podNameFor, STEP_CONTAINER_PREFIX } from "../contract.ts";
+import type { Api, ContainerStatus, Pod } from "./api.ts";
 import { CliError, isMissingResourceType } from "./errors.ts";
+import { parseTime } from "./format.ts";
 
 function isObjectNotFound(err: unknown): boolean {
   return isNotFound(err) && !isMissingResourceType(err);
@@ -45,10 +46,15 @@ export async function getRun(api: Api, name: string): Promise<TaskRun> {
   }
 }
 
-/** The pod of a run: as the status says, else the controller's naming rule. */
+/**
+ * The pod of a run's current attempt: as the status says, else the controller's naming rule. Right after a
+ * retry the status still names the failed attempt's pod until the next one is made; that name is not taken.
+ */
 export function podOf(run: TaskRun): string {
-  const name = run.metadata?.name ?? "";
-  return run.status?.podName || podNameFor(name);
+  const attempt = attemptOf(run);
+  const pod = run.status?.podName;
+  const stale = attempt > 0 && pod === run.status?.retriesStatus?.[attempt - 1]?.podName;
+  return pod && !stale ? pod : podNameFor(run.metadata?.name ?? "", attempt);
 }
 
 /** A step as the plugin tracks it: its name, container and state. */
@@ -65,6 +71,82 @@ export function stepsOf(run: TaskRun): StepRef[] {
     container: s.container || `${STEP_CONTAINER_PREFIX}${s.name}`,
     status: s,
   }));
+}
+
+/** A Task's sidecar runs in the container `sidecar-<name>` (the controller's naming, as Tekton's). */
+export const SIDECAR_CONTAINER_PREFIX = "sidecar-";
+
+/** A sidecar of a run's pod: its name (without the prefix), container, image and status. */
+export interface SidecarRef {
+  readonly name: string;
+  readonly container: string;
+  readonly image: string | undefined;
+  readonly status: ContainerStatus | undefined;
+}
+
+/** The sidecars of a pod, in order (native sidecars are init containers; older pods may list them as containers). */
+export function sidecarsOfPod(pod: Pod): SidecarRef[] {
+  const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]
+    .filter((c) => c.name.startsWith(SIDECAR_CONTAINER_PREFIX))
+    .map((c) => ({
+      name: c.name.slice(SIDECAR_CONTAINER_PREFIX.length),
+      container: c.name,
+      image: c.image,
+      status: statuses.find((s) => s.name === c.name),
+    }));
+}
+
+/** The run's pod, or undefined when it does not exist (yet, or any more). */
+export async function podOrNothing(api: Api, run: TaskRun): Promise<Pod | undefined> {
+  try {
+    return await api.pods().get(podOf(run));
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Newest first by creation time (the run started last), then as `kubectl task runs` lists them. */
+function createdLater(a: TaskRun, b: TaskRun): number {
+  const created = (r: TaskRun) => parseTime(r.metadata?.creationTimestamp) ?? 0;
+  const started = (r: TaskRun) => parseTime(r.status?.startTime) ?? Number.POSITIVE_INFINITY;
+  return (
+    created(b) - created(a) || started(b) - started(a) || (b.metadata?.name ?? "").localeCompare(a.metadata?.name ?? "")
+  );
+}
+
+/**
+ * `--last [TASK]`: the run created last in the namespace, or the last of TASK's runs (tkn's `--last`). With
+ * --last the argument names a task; a run's name there gets a hint.
+ */
+export async function lastRun(api: Api, task: string | undefined): Promise<TaskRun> {
+  const all = (await api.taskRuns().listAll()).items;
+  const candidates = task === undefined ? all : all.filter((r) => r.spec?.taskRef === task);
+  const newest = [...candidates].sort(createdLater)[0];
+  if (newest !== undefined) return newest;
+  const where = `namespace "${api.namespace}"`;
+  if (task === undefined) throw new CliError(`there are no task runs in ${where}`);
+  const isRun = all.some((r) => r.metadata?.name === task);
+  throw new CliError(
+    isRun
+      ? `there are no runs of task "${task}" in ${where}: with --last the argument names a task, and "${task}" is a run (drop --last to use it)`
+      : `there are no runs of task "${task}" in ${where}`,
+  );
+}
+
+/** The run a command works on: RUN, or with --last the newest run (of TASK when given). */
+export async function runFromArgs(
+  api: Api,
+  command: string,
+  arg: string | undefined,
+  last: boolean | undefined,
+): Promise<TaskRun> {
+  if (last) return lastRun(api, arg);
+  if (arg === undefined) {
+    throw new CliError(`${command} needs a run: give its name, or --last for the newest run (--last TASK: of a task)`);
+  }
+  return getRun(api, arg);
 }
 
 /** The steps of a pod, in order (init containers first), when the run's status has none yet. */

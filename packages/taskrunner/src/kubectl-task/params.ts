@@ -84,3 +84,16 @@ export function parseAnnotations(flags: readonly string[]): Record<string, strin
   }
   return out;
 }
+
+/** A whole number from a flag (`--retries 2`, `--keep 5`), within `[min, max]`; the one-line error otherwise. */
+export function parseCount(flag: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new CliError(`invalid ${flag} "${text}": expected a whole number from ${min} to ${max}`);
+  }
+  return Number(text);
+}
+
+/** --retries: the CRD allows 0 to 100. */
+export function parseRetries(text: string): number {
+  return parseCount("--retries", text, 0, 100);
+}

@@ -1,4 +1,4 @@
-// Shell completion. `completion bash|zsh` prints a script that asks the hidden `__complete` command for
+// Shell completion. `completion bash|zsh|fish` prints a script that asks the hidden `__complete` command for
 // candidates; `__complete` speaks cobra's protocol (candidates, then `:<directive>`), so the same
 // command also serves kubectl's own plugin completion through a `kubectl_complete-task` executable.
 import type { Command, Option } from "commander";
@@ -45,11 +45,37 @@ _kubectl_task() {
 if [[ "\${funcstack[1]}" == "_kubectl_task" ]]; then _kubectl_task "$@"; else compdef _kubectl_task kubectl-task; fi
 `;
 
-export function completionScript(shell: "bash" | "zsh"): string {
-  return shell === "bash" ? BASH : ZSH;
+// fish: the words before the cursor (without the program) and the current token, quoted so that an empty one
+// is still passed; no candidates and no NoFileComp bit (4) means file names, as cobra's fish script does.
+const FISH = `# fish completion for kubectl-task
+# Load it with:  kubectl-task completion fish | source
+# (or save it as ~/.config/fish/completions/kubectl-task.fish)
+function __kubectl_task_complete
+    set -l args (commandline -opc)
+    set -e args[1]
+    set -l cur (commandline -ct)
+    set -l out (kubectl-task __complete $args "$cur" 2>/dev/null)
+    or return
+    set -l directive (string replace -r '^:' '' -- $out[-1])
+    string match -qr '^[0-9]+$' -- $directive; or set directive 0
+    set -e out[-1]
+    if test (count $out) -gt 0
+        printf '%s\n' $out
+    else if test (math --scale 0 "floor($directive / 4) % 2") -eq 0
+        __fish_complete_path "$cur"
+    end
+end
+complete -c kubectl-task -f -a '(__kubectl_task_complete)'
+`;
+
+export type Shell = "bash" | "zsh" | "fish";
+export const SHELLS: readonly Shell[] = ["bash", "zsh", "fish"];
+
+export function completionScript(shell: Shell): string {
+  return shell === "bash" ? BASH : shell === "zsh" ? ZSH : FISH;
 }
 
-export function printCompletion(session: Session, shell: "bash" | "zsh"): number {
+export function printCompletion(session: Session, shell: Shell): number {
   session.term.out(completionScript(shell));
   return ExitCode.Ok;
 }
@@ -141,6 +167,25 @@ export async function complete(session: Session, program: Command, words: readon
         }),
       );
     }
+    if (long === "--workspace" && sub?.name() === "start" && positional[0] !== undefined) {
+      const task = positional[0];
+      const eq = cur.indexOf("=");
+      if (eq > 0) {
+        // After NAME=: the sources, in the words of -w.
+        const name = cur.slice(0, eq);
+        return emit(
+          ["emptyDir", "pvc:", "configmap:", "secret:"].map((s) => `${name}=${s}`),
+          Directive.NoFileComp | Directive.NoSpace,
+        );
+      }
+      return emit(
+        await quietly(async () =>
+          ((await session.api.tasks().get(task)).spec?.workspaces ?? []).map((w) => `${w.name}=`),
+        ),
+        Directive.NoFileComp | Directive.NoSpace,
+      );
+    }
+    if (long === "--task") return emit(await taskNames());
     if (long === "--param" && sub?.name() === "start" && positional[0] !== undefined) {
       const task = positional[0];
       return emit(
@@ -157,6 +202,8 @@ export async function complete(session: Session, program: Command, words: readon
     return emit(opts.flatMap((o) => (o.long ? [o.long] : [])).concat(["--help"]));
   }
   if (sub === undefined) return emit(commands.map((c) => c.name()));
+  // With --last, the argument of logs, describe, cancel and rerun names a task.
+  const last = before.includes("--last") || before.includes("-L");
   switch (sub.name()) {
     case "start":
       return positional.length === 0 ? emit(await taskNames()) : emit([]);
@@ -165,11 +212,13 @@ export async function complete(session: Session, program: Command, words: readon
     case "logs":
     case "describe":
     case "cancel":
-      return positional.length === 0 ? emit(await runNames()) : emit([]);
+    case "rerun":
+      if (positional.length > 0) return emit([]);
+      return emit(last ? await taskNames() : await runNames());
     case "delete":
       return emit((await runNames()).filter((n) => !positional.includes(n)));
     case "completion":
-      return positional.length === 0 ? emit(["bash", "zsh"]) : emit([]);
+      return positional.length === 0 ? emit(SHELLS) : emit([]);
     case "help":
       return emit(commands.map((c) => c.name()).filter((n) => n !== "help"));
     default:

@@ -1,16 +1,28 @@
-// kubectl task describe RUN: spec, params, per-step states, events (of the run and of its pod).
-import type { KubeList } from "@minitask/client";
-import type { Task, TaskRun } from "../../contract.ts";
-import type { Api, CoreEvent } from "../api.ts";
+// kubectl task describe RUN (or --last [TASK]): spec, params, workspaces, results, per-step states, sidecars,
+// attempts, conditions and events (of the run and of its pod).
+import { isForbidden, type KubeList } from "@minitask/client";
+import { GROUP, type Task, type TaskRun } from "../../contract.ts";
+import type { Api, CoreEvent, Pod } from "../api.ts";
 import { ExitCode } from "../errors.ts";
 import { age, parseTime, runDuration, serialise, table, withoutManagedFields } from "../format.ts";
-import { getRun, podOf } from "../lookup.ts";
+import { podOf, podOrNothing, runFromArgs } from "../lookup.ts";
 import type { Session } from "../session.ts";
 import type { Styles } from "../term.ts";
+import {
+  attemptsSection,
+  type DescribeContext,
+  indent,
+  podTemplateCell,
+  resultsSection,
+  retriesCell,
+  sidecarsSection,
+  workspacesSection,
+} from "./describe-sections.ts";
 import { phaseCell } from "./list.ts";
 
 export interface DescribeOptions {
-  readonly output?: "json" | "yaml" | undefined;
+  readonly output?: "json" | "yaml" | "name" | undefined;
+  readonly last?: boolean | undefined;
 }
 
 function eventTime(e: CoreEvent): string | undefined {
@@ -28,7 +40,11 @@ async function eventsOf(api: Api, run: TaskRun): Promise<CoreEvent[]> {
   const uid = run.metadata?.uid;
   const queries: Promise<KubeList<CoreEvent>>[] = [];
   if (uid !== undefined) queries.push(api.events().list({ fieldSelector: `involvedObject.uid=${uid}` }));
-  queries.push(api.events().list({ fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${podOf(run)}` }));
+  // The current pod's events, and those of the pods of earlier attempts (spec.retries).
+  const pods = new Set([podOf(run), ...(run.status?.retriesStatus ?? []).map((a) => a.podName)]);
+  for (const pod of pods) {
+    queries.push(api.events().list({ fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${pod}` }));
+  }
   const lists = await Promise.allSettled(queries);
   const seen = new Set<string>();
   const out: CoreEvent[] = [];
@@ -59,30 +75,38 @@ function stateCell(state: string | undefined, c: Styles): string {
   }
 }
 
-function indent(text: string, by = "  "): string {
-  return text
-    .split("\n")
-    .map((l) => (l.length > 0 ? by + l : l))
-    .join("\n");
+/** The run's pod for the sidecar states; describe goes on without it (gone, or pods not readable). */
+async function podForDescribe(api: Api, run: TaskRun): Promise<Pod | undefined> {
+  if (!run.status?.podName) return undefined;
+  return podOrNothing(api, run).catch((err: unknown) => {
+    if (isForbidden(err)) return undefined;
+    throw err;
+  });
 }
 
-export async function describe(session: Session, name: string, o: DescribeOptions): Promise<number> {
+export async function describe(session: Session, arg: string | undefined, o: DescribeOptions): Promise<number> {
   const { term } = session;
   const api = session.api;
-  const run = await getRun(api, name);
+  const run = await runFromArgs(api, "describe", arg, o.last);
+  if (o.output === "name") {
+    term.line(`taskrun.${GROUP}/${run.metadata?.name ?? ""}`);
+    return ExitCode.Ok;
+  }
   if (o.output !== undefined) {
     term.out(serialise(withoutManagedFields(run), o.output));
     return ExitCode.Ok;
   }
   const c = term.c;
   const now = term.now();
-  const [task, events] = await Promise.all([
+  const [task, events, pod] = await Promise.all([
     api
       .tasks()
       .get(run.spec?.taskRef ?? "")
       .catch(() => undefined as Task | undefined),
     eventsOf(api, run),
+    podForDescribe(api, run),
   ]);
+  const ctx: DescribeContext = { run, task, pod, now, c };
   const spec = run.spec;
   const st = run.status;
   const lines: [string, string][] = [];
@@ -95,9 +119,11 @@ export async function describe(session: Session, name: string, o: DescribeOption
   add("Task:", `${spec?.taskRef ?? ""}${task === undefined ? c.yellow(" (not found)") : ""}`);
   add("Phase:", phaseCell(run, c));
   add("Message:", st?.message);
-  add("Pod:", st?.podName);
+  add("Pod:", st?.podName ? podOf(run) : undefined);
   add("Service account:", spec?.serviceAccountName);
   add("Timeout:", spec?.timeout ?? "1h");
+  add("Retries:", retriesCell(run));
+  add("Pod template:", podTemplateCell(run));
   if (spec?.cancelled) add("Cancelled:", "requested");
   add("Created:", when(run.metadata?.creationTimestamp));
   add("Started:", when(st?.startTime));
@@ -125,6 +151,8 @@ export async function describe(session: Session, name: string, o: DescribeOption
   }
   out += `\n\n${c.bold("Params:")}\n`;
   out += paramRows.length === 0 ? "  <none>" : indent(table(["NAME", "VALUE"], paramRows));
+  out += workspacesSection(ctx);
+  out += resultsSection(ctx);
 
   const steps = st?.steps ?? [];
   out += `\n\n${c.bold("Steps:")}\n`;
@@ -158,6 +186,9 @@ export async function describe(session: Session, name: string, o: DescribeOption
       ),
     );
   }
+
+  out += sidecarsSection(ctx);
+  out += attemptsSection(ctx);
 
   const conditions = st?.conditions ?? [];
   if (conditions.length > 0) {

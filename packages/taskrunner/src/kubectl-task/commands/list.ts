@@ -66,12 +66,15 @@ export async function listTasks(session: Session, o: ListOptions): Promise<numbe
 }
 
 export function phaseCell(run: TaskRun, c: Styles): string {
-  const s = run.status;
-  const phase = s?.phase;
+  return phaseReasonCell(run.status?.phase, run.status?.reason, c);
+}
+
+/** `Failed (StepFailed)`, coloured by phase: the reason only where it says more (Failed, Pending). */
+export function phaseReasonCell(phase: string | undefined, reason: string | undefined, c: Styles): string {
   if (phase === undefined) return c.gray("-");
   const showReason =
-    s?.reason !== undefined && s.reason !== "" && s.reason !== phase && (phase === "Failed" || phase === "Pending");
-  const text = showReason ? `${phase} (${s?.reason})` : phase;
+    reason !== undefined && reason !== "" && reason !== phase && (phase === "Failed" || phase === "Pending");
+  const text = showReason ? `${phase} (${reason})` : phase;
   switch (phase) {
     case "Succeeded":
       return c.green(text);

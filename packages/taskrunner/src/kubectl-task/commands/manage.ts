@@ -1,14 +1,20 @@
-// kubectl task cancel RUN, kubectl task delete RUN… [--all-finished].
+// kubectl task cancel RUN (or --last [TASK]); kubectl task delete RUN… | --all-finished | --keep N |
+// --older-than DURATION.
 import { isNotFound } from "@minitask/client";
 import { isFinished, type TaskRun } from "../../contract.ts";
+import { parseDuration } from "../../duration.ts";
 import { CliError, ExitCode, isMissingResourceType } from "../errors.ts";
-import { getRun } from "../lookup.ts";
+import { parseTime } from "../format.ts";
+import { runFromArgs } from "../lookup.ts";
+import { parseCount } from "../params.ts";
 import type { Session } from "../session.ts";
+import { sortNewestFirst } from "./list.ts";
 
-export async function cancel(session: Session, name: string): Promise<number> {
+export async function cancel(session: Session, arg: string | undefined, o: { last?: boolean }): Promise<number> {
   const { term } = session;
   const api = session.api;
-  const run = await getRun(api, name);
+  const run = await runFromArgs(api, "cancel", arg, o.last);
+  const name = run.metadata?.name ?? "";
   if (isFinished(run)) {
     const s = run.status;
     throw new CliError(
@@ -29,28 +35,81 @@ export interface DeleteOptions {
   readonly allFinished?: boolean | undefined;
   readonly selector?: string | undefined;
   readonly task?: string | undefined;
+  readonly keep?: string | undefined;
+  readonly olderThan?: string | undefined;
+}
+
+/** What `delete` picks among finished runs: --keep N (the N newest stay), --older-than D (younger ones stay). */
+export interface Retention {
+  readonly keep?: number | undefined;
+  readonly olderThanMs?: number | undefined;
+}
+
+/** When a run finished (else started, else was created): what --older-than measures from. */
+function endedAt(run: TaskRun): number {
+  return (
+    parseTime(run.status?.finishTime) ??
+    parseTime(run.status?.startTime) ??
+    parseTime(run.metadata?.creationTimestamp) ??
+    0
+  );
+}
+
+/**
+ * The finished runs to delete, sorted by name. A run is kept if either rule keeps it: it is among the `keep`
+ * newest finished runs (newest as `kubectl task runs` lists them), or it ended less than `olderThanMs` ago.
+ * Runs that have not finished are never picked.
+ */
+export function runsToDelete(runs: readonly TaskRun[], r: Retention, now: number): TaskRun[] {
+  const finished = sortNewestFirst(runs.filter((x) => isFinished(x)));
+  return finished
+    .filter((_, i) => r.keep === undefined || i >= r.keep)
+    .filter((run) => r.olderThanMs === undefined || now - endedAt(run) > r.olderThanMs)
+    .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+}
+
+function parseOlderThan(text: string): number {
+  try {
+    if (text.trim() !== text) throw new Error("spaces");
+    return parseDuration(text);
+  } catch {
+    throw new CliError(`invalid --older-than "${text}": expected a duration such as 30m, 24h or 168h`);
+  }
 }
 
 export async function deleteRuns(session: Session, names: readonly string[], o: DeleteOptions): Promise<number> {
   const { term } = session;
   const api = session.api;
-  if (o.allFinished && names.length > 0) throw new CliError("give run names or --all-finished, not both");
-  if (!o.allFinished && names.length === 0) {
-    throw new CliError("nothing to delete: give one or more run names, or --all-finished");
+  const retention: Retention = {
+    keep: o.keep === undefined ? undefined : parseCount("--keep", o.keep, 0, Number.MAX_SAFE_INTEGER),
+    olderThanMs: o.olderThan === undefined ? undefined : parseOlderThan(o.olderThan),
+  };
+  const bulk = o.allFinished || retention.keep !== undefined || retention.olderThanMs !== undefined;
+  if (bulk && names.length > 0) {
+    throw new CliError("give run names or --all-finished/--keep/--older-than, not both");
   }
-  if (!o.allFinished && (o.selector !== undefined || o.task !== undefined)) {
-    throw new CliError("--selector and --task only go with --all-finished");
+  if (!bulk && names.length === 0) {
+    throw new CliError(
+      "nothing to delete: give one or more run names, or --all-finished, --keep N or --older-than DURATION",
+    );
+  }
+  if (!bulk && (o.selector !== undefined || o.task !== undefined)) {
+    throw new CliError("--selector and --task only go with --all-finished, --keep or --older-than");
   }
 
   let targets: string[];
-  if (o.allFinished) {
+  if (bulk) {
     const list = await api.taskRuns().listAll({ labelSelector: o.selector });
-    targets = list.items
-      .filter((r: TaskRun) => isFinished(r) && (o.task === undefined || r.spec?.taskRef === o.task))
-      .map((r) => r.metadata?.name ?? "")
-      .sort();
+    const candidates = list.items.filter((r: TaskRun) => o.task === undefined || r.spec?.taskRef === o.task);
+    targets = runsToDelete(candidates, retention, term.now()).map((r) => r.metadata?.name ?? "");
     if (targets.length === 0) {
-      term.errLine(`No finished runs${o.task ? ` of task ${o.task}` : ""} in namespace ${api.namespace}.`);
+      const of = o.task ? ` of task ${o.task}` : "";
+      const finished = candidates.filter((r) => isFinished(r)).length;
+      term.errLine(
+        finished === 0
+          ? `No finished runs${of} in namespace ${api.namespace}.`
+          : `Nothing to delete: ${finished === 1 ? "the finished run" : `all ${finished} finished runs`}${of} in namespace ${api.namespace} ${finished === 1 ? "is" : "are"} kept.`,
+      );
       return ExitCode.Ok;
     }
   } else {
@@ -65,7 +124,7 @@ export async function deleteRuns(session: Session, names: readonly string[], o: 
     } catch (err) {
       // Gone already (another delete, or a TTL cleanup) is what --all-finished wanted anyway.
       if (isNotFound(err) && !isMissingResourceType(err)) {
-        if (!o.allFinished) missing.push(name);
+        if (!bulk) missing.push(name);
         continue;
       }
       throw err;
