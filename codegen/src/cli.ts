@@ -5,10 +5,14 @@
 //   npm run codegen -- --check              exit 1 (listing the files) when the generated code is stale
 //   npm run codegen -- a.yaml --out DIR     other inputs / output folder
 //   npm run codegen -- --from-cluster tasks.minitask.myorg.dev --out DIR
+//   npm run codegen -- openapi/ --out DIR   the apiserver's OpenAPI v3 documents (built-in kinds, see builtin.ts)
+//
+// With no inputs and no --out, it is this repository's own generation: crds/ → packages/taskrunner/src/generated
+// and packages/api/openapi → packages/api/src (@minitask/api), both with `.ts` imports.
 //
 // Exit codes: 0 done (or up to date), 1 `--check` found differences, 2 a CRD cannot be generated (one line
 // naming the file and JSON path; nothing is written).
-import { realpathSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
@@ -20,6 +24,9 @@ import { apply, plan } from "./write.ts";
 
 export const DEFAULT_INPUT = "crds";
 export const DEFAULT_OUT = "packages/taskrunner/src/generated";
+/** This repository's built-in APIs: the apiserver's OpenAPI documents → `@minitask/api`. */
+export const API_INPUT = "packages/api/openapi";
+export const API_OUT = "packages/api/src";
 /** Extension of generated relative imports: what a standard `NodeNext` project needs. */
 export const DEFAULT_IMPORT_EXTENSION: ImportExtension = "js";
 /**
@@ -56,8 +63,14 @@ interface Options {
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const program = new Command("minitask-codegen")
-    .description("Generate typed TypeScript models, clients, listers and informers from CRD OpenAPI v3 schemas.")
-    .argument("[inputs...]", `CRD manifest files or folders (default: ${DEFAULT_INPUT}/ unless --from-cluster)`)
+    .description(
+      "Generate typed TypeScript models, clients, listers and informers from CRD OpenAPI v3 schemas " +
+        "(or from the apiserver's OpenAPI v3 documents of built-in group/versions).",
+    )
+    .argument(
+      "[inputs...]",
+      `CRD manifests or OpenAPI v3 documents (JSON), files or folders (default: ${DEFAULT_INPUT}/ unless --from-cluster)`,
+    )
     .option("-o, --out <dir>", "output folder", DEFAULT_OUT)
     .option("--check", "write nothing; exit 1 listing the files that would change")
     .option("--from-cluster <names...>", "read these CustomResourceDefinitions from the cluster (raw JSON)")
@@ -90,11 +103,34 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     throw err;
   }
 
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(io.cwd, p));
+  const jobs: Job[] = [{ inputs, out: opts.out, command: headerCommand(inputs, opts, io.cwd, defaultExtension) }];
+  // This repository's own generation also makes @minitask/api from the apiserver's OpenAPI documents.
+  if (defaultExtension === REPOSITORY_IMPORT_EXTENSION && existsSync(abs(API_INPUT))) {
+    jobs.push({ inputs: [API_INPUT], out: API_OUT, command: "npm run codegen", builtins: true });
+  }
+  let code = 0;
+  for (const job of jobs) code = Math.max(code, await runJob(job, opts, io, defaultExtension));
+  return code;
+}
+
+/** One generation: inputs → an output folder. */
+interface Job {
+  readonly inputs: readonly string[];
+  readonly out: string;
+  /** The command shown in file headers. */
+  readonly command: string;
+  /** This repository's built-in APIs: their inputs are OpenAPI documents, and `--from-cluster` is not for them. */
+  readonly builtins?: boolean;
+}
+
+async function runJob(job: Job, opts: Options, io: CliIo, defaultExtension: ImportExtension): Promise<number> {
   const started = performance.now();
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(io.cwd, p));
   try {
-    const explicitInputs = inputs.length > 0;
-    const fileInputs = explicitInputs ? inputs : opts.fromCluster ? [] : [DEFAULT_INPUT];
+    const explicitInputs = job.inputs.length > 0;
+    const fromCluster = job.builtins ? undefined : opts.fromCluster;
+    const fileInputs = explicitInputs ? job.inputs : fromCluster ? [] : [DEFAULT_INPUT];
     const docs: InputDocument[] = [];
     const warn = (line: string) => {
       if (!opts.quiet) io.stderr(`warning: ${line}\n`);
@@ -103,18 +139,18 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     for (const file of await expandInputs(fileInputs.map(abs))) {
       docs.push(...(await readManifestFile(file, displayPath(file, io.cwd), { strict, onIgnored: warn })));
     }
-    if (opts.fromCluster !== undefined) {
-      docs.push(...(await readFromCluster(opts.fromCluster, opts)));
+    if (fromCluster !== undefined) {
+      docs.push(...(await readFromCluster(fromCluster, opts)));
     }
-    const command = headerCommand(inputs, opts, io.cwd, defaultExtension);
+    const command = job.command;
     const importExtension = opts.importExtension ?? defaultExtension;
     const result = generate(docs, { command, importExtension, strict });
     for (const line of result.ignored) warn(line);
-    if (result.crds === 0) {
+    if (result.crds === 0 && result.openapi === 0) {
       io.stderr("error: no CustomResourceDefinitions in the inputs\n");
       return 2;
     }
-    const outDir = abs(opts.out);
+    const outDir = abs(job.out);
     const outShown = displayPath(outDir, io.cwd);
     const biome = opts.format ? (findBiome(outDir) ?? findBiome(io.cwd)) : undefined;
     const files = biome === undefined ? result.files : await formatWithBiome(result.files, biome);
@@ -152,16 +188,21 @@ function summary(
 ): string {
   const byGv = new Map<string, string[]>();
   for (const k of result.kinds) {
-    const key = `${k.group}/${k.version}`;
+    const key = k.group === "" ? k.version : `${k.group}/${k.version}`;
     byGv.set(key, [...(byGv.get(key) ?? []), k.kind]);
   }
   const gvs = [...byGv].map(([gv, kinds]) => `${gv}: ${kinds.join(", ")}`).join("; ");
   const lines = [
-    `codegen: ${result.crds} CRD(s), ${result.kinds.length} kind version(s) (${gvs})`,
+    result.openapi > 0
+      ? `codegen: ${result.crds} CRD(s), ${result.openapi} OpenAPI document(s), ${result.kinds.length} kind version(s) (${gvs})`
+      : `codegen: ${result.crds} CRD(s), ${result.kinds.length} kind version(s) (${gvs})`,
     `codegen: ${outShown}: ${result.files.length} files (${p.added.length + p.changed.length} written, ` +
       `${p.unchanged.length} unchanged, ${p.deleted.length} deleted) in ${ms} ms${formatted ? "" : " (not formatted: no Biome found)"}`,
   ];
   if (result.skipped.length > 0) lines.push(`codegen: skipped unserved versions: ${result.skipped.join(", ")}`);
+  if (result.leftOut.length > 0) {
+    lines.push(`codegen: left out (informers need list and watch): ${result.leftOut.join(", ")}`);
+  }
   return `${lines.join("\n")}\n`;
 }
 

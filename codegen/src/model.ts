@@ -1,7 +1,13 @@
 // The intermediate form between schemas and TypeScript text: type expressions and declarations.
 
 /** Modules generated code imports from (besides its own group/version folder). */
-export type ModuleId = "client" | "informers" | "meta" | "runtime";
+export type FixedModuleId = "client" | "informers" | "meta" | "runtime" | "builtin-runtime";
+
+/**
+ * A module generated code imports types from: a fixed one, or `pkg:<dir>`, the `types` module of another
+ * generated package (OpenAPI inputs: `pkg:core/v1` is `<out>/core/v1/types.ts`).
+ */
+export type ModuleId = FixedModuleId | `pkg:${string}`;
 
 export type TsType =
   | { readonly k: "keyword"; readonly name: "string" | "number" | "boolean" | "unknown" | "null" | "never" }

@@ -10,7 +10,7 @@ import { isRecord } from "./load.ts";
 import { type Decl, type InterfaceDecl, type PropertyDecl, ref, T, type TsType, union } from "./model.ts";
 import { itemName, type NameRegistry, pascalCase } from "./names.ts";
 
-type Schema = Record<string, unknown>;
+export type Schema = Record<string, unknown>;
 
 /** Keywords that a CRD schema may not use (the apiserver rejects them) and that we cannot express. */
 const FORBIDDEN_KEYWORDS = ["$ref", "patternProperties", "dependencies", "additionalItems", "definitions"];
@@ -53,16 +53,108 @@ export interface KindSchemaInput {
   readonly trailingDoc: readonly string[];
 }
 
+/** What a `$ref` stands for: the type to use, and notes for the TSDoc of the property that holds it. */
+export interface ResolvedRef {
+  readonly type: TsType;
+  readonly notes: readonly string[];
+  /** Whether the type is written inline (a scalar) rather than named: its notes then also reach lists and maps of it. */
+  readonly inline: boolean;
+}
+
+/** How to read schemas that are not a CRD's: the OpenAPI v3 documents the apiserver serves. */
+export interface OpenApiSemantics {
+  /** Resolves a `$ref` (e.g. `#/components/schemas/io.k8s.api.core.v1.PodSpec`) found at `path`. */
+  readonly resolveRef: (ref: string, path: JsonPath) => ResolvedRef;
+}
+
+/** One named schema of an OpenAPI document (a component), declared under its own name. */
+export interface ComponentInput {
+  readonly name: string;
+  readonly schema: Schema;
+  readonly path: JsonPath;
+  /** For a kind: its `apiVersion` and `kind` (written as literals) — `metadata` is the client's `ObjectMeta`. */
+  readonly kind?: { readonly apiVersion: string; readonly kind: string };
+  /** Lines after the schema's description in the declaration's TSDoc. */
+  readonly headerDoc?: readonly string[];
+}
+
 export class SchemaConverter {
   readonly #names: NameRegistry;
   readonly #loc: Location;
+  readonly #openapi: OpenApiSemantics | undefined;
   #decls: Decl[] = [];
   /** Declarations by the canonical JSON of their schema: equal schemas share one declaration. */
   #shared = new Map<string, string>();
 
-  constructor(names: NameRegistry, location: Location) {
+  /**
+   * `openapi`: read the schemas as the apiserver's OpenAPI documents (built-in types) rather than CRD
+   * schemas: `$ref`s are resolved through it, a `required` property stays required whatever its
+   * `default` (the documents give Go's zero values as defaults, which are not applied before validation),
+   * zero-value defaults are not documented, an object without properties holds any fields, and a schema
+   * without a type is `unknown`.
+   */
+  constructor(names: NameRegistry, location: Location, openapi?: OpenApiSemantics) {
     this.#names = names;
     this.#loc = location;
+    this.#openapi = openapi;
+  }
+
+  /** The declarations made since the last call (components and the enums they use), in order. */
+  takeDecls(): Decl[] {
+    const out = this.#decls;
+    this.#decls = [];
+    return out;
+  }
+
+  /**
+   * Declares one component of an OpenAPI document as an interface named `input.name` (which the caller
+   * has taken in the registry); returns the names of its spec and status types, as `convertKind` does.
+   * Enums it uses are declared beside it and shared by equal enums of later components.
+   */
+  declareComponent(input: ComponentInput): { specName: string | undefined; statusName: string | undefined } {
+    const { schema, path } = input;
+    this.#checkNode(schema, path);
+    const props = this.#properties(schema, path);
+    const required = this.#required(schema, path);
+    const decl: InterfaceDecl = { k: "interface", name: input.name, doc: [], extends: [], props: [], index: undefined };
+    this.#decls.push(decl);
+    decl.doc = paragraphs(this.#description(schema), [...(input.headerDoc ?? [])], this.#typeNotes(schema, path));
+    const kind = input.kind;
+    if (kind !== undefined) {
+      decl.props.push(
+        { key: "apiVersion", optional: true, type: { k: "literal", value: kind.apiVersion }, doc: [] },
+        { key: "kind", optional: true, type: { k: "literal", value: kind.kind }, doc: [] },
+        { key: "metadata", optional: true, type: ref("ObjectMeta", "client"), doc: [] },
+      );
+    }
+    let specName: string | undefined;
+    let statusName: string | undefined;
+    for (const [key, sub] of props) {
+      if (kind !== undefined && (key === "apiVersion" || key === "kind" || key === "metadata")) continue;
+      const c = this.#convert(sub, [...path, "properties", key], child(input.name, key));
+      const optional = this.#optional(required, key, sub) || (kind !== undefined && key === "status");
+      decl.props.push(this.#property(key, optional, c));
+      if (kind !== undefined && c.type.k === "ref") {
+        if (key === "spec") specName = c.type.name;
+        if (key === "status") statusName = c.type.name;
+      }
+    }
+    if (schema["x-kubernetes-preserve-unknown-fields"] === true) decl.index = T.unknown;
+    return { specName, statusName };
+  }
+
+  /** The notes a property gets for a value of this schema (format, constraints): for `$ref`s resolved inline. */
+  valueNotes(schema: Schema, path: JsonPath): string[] {
+    return this.#propertyNotes(schema, path);
+  }
+
+  /** The type of a schema written inline (a scalar component referenced by `$ref`). */
+  inlineType(schema: Schema, path: JsonPath, name: string): TsType {
+    return this.#convert(schema, path, { base: name, segment: "" }).type;
+  }
+
+  #optional(required: ReadonlySet<string>, key: string, sub: unknown): boolean {
+    return this.#openapi !== undefined ? !required.has(key) : optionalProperty(required, key, sub);
   }
 
   #fail(path: JsonPath, detail: string): never {
@@ -104,7 +196,7 @@ export class SchemaConverter {
       if (key === "apiVersion" || key === "kind" || key === "metadata") continue;
       const subPath = [...path, "properties", key];
       const c = this.#convert(sub, subPath, child(input.typeName, key));
-      decl.props.push(this.#property(key, optionalProperty(required, key, sub) || key === "status", c));
+      decl.props.push(this.#property(key, this.#optional(required, key, sub) || key === "status", c));
       if (c.type.k === "ref" && c.type.module === undefined) {
         if (key === "spec") specName = c.type.name;
         if (key === "status") statusName = c.type.name;
@@ -118,6 +210,7 @@ export class SchemaConverter {
   #checkNode(node: unknown, path: JsonPath): asserts node is Schema {
     if (!isRecord(node)) this.#fail(path, "a schema must be an object");
     for (const kw of FORBIDDEN_KEYWORDS) {
+      if (kw === "$ref" && this.#openapi !== undefined) continue;
       if (kw in node)
         this.#fail([...path, kw], `unsupported schema keyword ${kw} (CRD schemas must be self-contained)`);
     }
@@ -158,14 +251,33 @@ export class SchemaConverter {
   /** Converts a node; `hint` names the declaration made for it, if one is needed. */
   #convert(node: unknown, path: JsonPath, hint: Hint): Converted {
     this.#checkNode(node, path);
+    const target = this.#openapi !== undefined ? refOf(node) : undefined;
+    if (target !== undefined && this.#openapi !== undefined) {
+      const at = typeof node.$ref === "string" ? [...path, "$ref"] : [...path, "allOf", 0, "$ref"];
+      const r = this.#openapi.resolveRef(target, at);
+      const doc = paragraphs(
+        this.#description(node),
+        [...this.#propertyNotes(node, path), ...r.notes],
+        this.#default(node),
+      );
+      return { type: node.nullable === true ? union([r.type, T.null]) : r.type, doc, declared: !r.inline };
+    }
     const { type, declared, inner } = this.#typeOf(node, path, hint);
     const nullable = node.nullable === true;
     const doc = paragraphs(
       this.#description(node),
       [...this.#propertyNotes(node, path), ...(declared ? [] : this.#typeNotes(node, path)), ...(inner ?? [])],
-      node.default !== undefined ? [`@defaultValue ${code(JSON.stringify(node.default))}`] : [],
+      this.#default(node),
     );
     return { type: nullable ? union([type, T.null]) : type, doc, declared };
+  }
+
+  /** The `@defaultValue` line; none for OpenAPI documents' zero values (`""`, `0`, `false`, `{}`, `[]`). */
+  #default(node: Schema): string[] {
+    const d = node.default;
+    if (d === undefined) return [];
+    if (this.#openapi !== undefined && isZeroValue(d)) return [];
+    return [`@defaultValue ${code(JSON.stringify(d))}`];
   }
 
   /** The type of a node (without `| null`); `declared` when a named declaration carries its type notes. */
@@ -178,6 +290,7 @@ export class SchemaConverter {
       if (node["x-kubernetes-embedded-resource"] === true) return this.#embedded(node, path, hint);
       if (node["x-kubernetes-preserve-unknown-fields"] === true) return { type: T.unknown, declared: false };
       if (node.anyOf !== undefined || node.oneOf !== undefined) return { type: T.unknown, declared: false };
+      if (this.#openapi !== undefined) return { type: T.unknown, declared: false };
       return this.#fail(
         path,
         "schema without type (not structural): set type, x-kubernetes-int-or-string or x-kubernetes-preserve-unknown-fields",
@@ -227,7 +340,10 @@ export class SchemaConverter {
       const value = this.#convert(addl, [...path, "additionalProperties"], { base: hintName(hint), segment: "Value" });
       return { type: { k: "record", of: value.type }, declared: false, inner: nestedNotes("Each value", value) };
     }
-    return { type: { k: "record", of: preserve ? T.unknown : T.never }, declared: false };
+    // A CRD's object without properties keeps no fields (the apiserver prunes them); in the apiserver's own
+    // documents it is free-form JSON (runtime.RawExtension, FieldsV1).
+    const open = preserve || this.#openapi !== undefined;
+    return { type: { k: "record", of: open ? T.unknown : T.never }, declared: false };
   }
 
   /** Declares an interface for an object node; returns its name. */
@@ -244,7 +360,7 @@ export class SchemaConverter {
     for (const [key, sub] of props) {
       const subPath = [...path, "properties", key];
       const c = this.#convert(sub, subPath, child(name, key));
-      decl.props.push(this.#property(key, optionalProperty(required, key, sub), c));
+      decl.props.push(this.#property(key, this.#optional(required, key, sub), c));
     }
     if (node["x-kubernetes-preserve-unknown-fields"] === true) decl.index = T.unknown;
     return name;
@@ -366,6 +482,15 @@ export class SchemaConverter {
         this.#fail([...path, "x-kubernetes-list-type"], `unknown list type ${JSON.stringify(listType)}`);
       }
     }
+    const strategy = node["x-kubernetes-patch-strategy"];
+    if (typeof strategy === "string") {
+      const key = node["x-kubernetes-patch-merge-key"];
+      notes.push(
+        `Strategic merge patch: ${code(strategy)}${typeof key === "string" ? ` by ${code(key)}` : ""} ` +
+          "(x-kubernetes-patch-strategy" +
+          (typeof key === "string" ? ", x-kubernetes-patch-merge-key)." : ")."),
+      );
+    }
     const mapType = node["x-kubernetes-map-type"];
     if (mapType === "atomic") notes.push("Map type `atomic` (x-kubernetes-map-type): replaced as a whole on apply.");
     if (mapType === "granular")
@@ -470,6 +595,27 @@ export function isConditionShape(node: Schema): boolean {
  */
 function optionalProperty(required: ReadonlySet<string>, key: string, sub: unknown): boolean {
   return !required.has(key) || (isRecord(sub) && sub.default !== undefined);
+}
+
+/**
+ * The schema name a node refers to: `$ref`, or an `allOf` of one `$ref` (how OpenAPI v3 documents put a
+ * description or default beside a reference).
+ */
+function refOf(node: Schema): string | undefined {
+  if (typeof node.$ref === "string") return node.$ref;
+  const all = node.allOf;
+  if (Array.isArray(all) && all.length === 1) {
+    const only = all[0];
+    if (isRecord(only) && typeof only.$ref === "string" && Object.keys(only).length === 1) return only.$ref;
+  }
+  return undefined;
+}
+
+/** Go's zero values, which the apiserver's documents give as the `default` of non-pointer fields. */
+function isZeroValue(v: unknown): boolean {
+  if (v === "" || v === 0 || v === false) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return isRecord(v) && Object.keys(v).length === 0;
 }
 
 /** A TSDoc code span (double backticks when the text has one). */
