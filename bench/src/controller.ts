@@ -1,6 +1,7 @@
 // `npm run bench -- controller [--json] [--quick] [--rounds N] [--workload fast,slow] [--workers 4,16]
 //                              [--scale] [--side both|ours|peer] [--no-peer] [--runs N --rate R] [--kwok-delay D]
-//                              [--replicas 1,2,3 --sharding] [--cached N]`
+//                              [--replicas 1,2,3 --sharding] [--cached N] [--node-options 'FLAGS']
+//                              [--cpu-prof DIR] [--heap-snapshot DIR]`
 //
 // Mini Task Runner end to end, our controller against a client-go controller doing the same job
 // (bench/peers/controller: the original lifecycle with shared informers, listers, a rate-limited workqueue
@@ -35,10 +36,15 @@
 // TaskRuns through bucket Leases, and reports the CPU each replica spent per TaskRun, the reconcile shares
 // and the total throughput (the peer has no sharding and runs with one replica only). With `--cached N` it
 // also measures our controller's RSS with N finished TaskRuns and their Pods cached.
+//
+// Profiling our side: `--node-options 'FLAGS'` appends V8/Node flags to the deployed NODE_OPTIONS of the
+// measured controllers; `--cpu-prof DIR` is `--node-options '--cpu-prof --cpu-prof-dir=DIR'` (one
+// .cpuprofile per controller process, written when it exits); `--heap-snapshot DIR` writes a heap snapshot of
+// each of our controllers once all runs are terminal, after CPU and peak RSS have been read.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { builtinResources, KubeClient, type KubeObject, type WatchOptions } from "@minitask/client";
@@ -137,6 +143,35 @@ function cpuSeconds(pid: number): number {
   return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
 }
 
+/** utime + stime in seconds of each thread of a process, summed by thread name (`comm`). */
+function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(comm, (out.get(comm) ?? 0) + (Number(rest[11]) + Number(rest[12])) / CLK_TCK);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** Per-thread-name CPU ms between two readings, divided by `per`. */
+function threadCpuDelta(before: Map<string, number>, after: Map<string, number>, per: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of after) out[k] = round(((v - (before.get(k) ?? 0)) * 1000) / per);
+  return out;
+}
+
 /** VmHWM (peak RSS) of a process in bytes. */
 function peakRss(pid: number): number {
   const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -150,11 +185,18 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function startOurs(kubeconfig: string, ns: string, workers: number, sharding: string[]): Promise<Running> {
+async function startOurs(
+  kubeconfig: string,
+  ns: string,
+  workers: number,
+  sharding: string[],
+  nodeOptions: string | undefined,
+): Promise<Running> {
+  const env = nodeOptions ? { NODE_OPTIONS: `${DEPLOYED_ENV.NODE_OPTIONS} ${nodeOptions}`.trim() } : DEPLOYED_ENV;
   const ctrl: ControllerProcess = await startControllerProcess(
     kubeconfig,
     [`--workers=${workers}`, `--namespace=${ns}`, "--log-level=warn", ...sharding],
-    { compiled: true, env: DEPLOYED_ENV },
+    { compiled: true, env },
   );
   await eventually("controller ready", async () =>
     (await httpGet(ctrl.healthPort, "/readyz")).status === 200 ? true : undefined,
@@ -211,6 +253,12 @@ interface Sample {
   cpuMsPerTaskRunPerReplica: number[];
   /** CPU ms per second with caches synced and nothing to do (3 s before the first create), all replicas. */
   idleCpuMsPerSec: number;
+  /** The first replica's CPU by thread name: ms per TaskRun during the run, ms per second while idle. */
+  cpuByThread: { run: Record<string, number>; idle: Record<string, number> };
+  /** Reconciles per TaskRun (all replicas). */
+  reconcilesPerTaskRun: number;
+  /** GET requests per TaskRun (live reads of a pod; a watch re-opened during the run counts too). */
+  getsPerTaskRun: number;
   podLatencyMs: { p50: number; p99: number; max: number };
   peakRssMb: number;
   writesPerTaskRun: {
@@ -243,6 +291,10 @@ interface Sample {
 interface RunOptions {
   readonly kwokDelay: string | undefined;
   readonly peerBinary: string | undefined;
+  /** Appended to the deployed NODE_OPTIONS of our measured controllers (profiling, V8 flag experiments). */
+  readonly nodeOptions: string | undefined;
+  /** Folder for a heap snapshot of our controller, taken once all runs are terminal (after the measurements). */
+  readonly heapSnapshotDir: string | undefined;
 }
 
 async function runOnce(
@@ -381,7 +433,15 @@ async function runOnce(
       ctrls.push(await startPeer(o.peerBinary ?? "", cp.kubeconfig, ns, workers));
     } else {
       const sharding = replicas > 1 ? ["--sharding", "--shard-buckets=16", `--leader-election-namespace=${ns}`] : [];
-      for (let i = 0; i < replicas; i++) ctrls.push(await startOurs(cp.kubeconfig, ns, workers, sharding));
+      const nodeOptions = [
+        o.nodeOptions ?? "",
+        o.heapSnapshotDir ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${o.heapSnapshotDir}` : "",
+      ]
+        .join(" ")
+        .trim();
+      for (let i = 0; i < replicas; i++) {
+        ctrls.push(await startOurs(cp.kubeconfig, ns, workers, sharding, nodeOptions || undefined));
+      }
     }
     const scrape = () => Promise.all(ctrls.map((c) => c.scrape()));
     if (replicas > 1) {
@@ -392,13 +452,18 @@ async function runOnce(
       });
     }
     // Idle cost: CPU over 3 s with nothing to do (caches synced, no TaskRun yet).
+    const firstPid = ctrls[0]?.pid ?? 0;
     const idleFrom = ctrls.map((c) => cpuSeconds(c.pid));
+    const idleThreadsFrom = threadCpuSeconds(firstPid);
     const idleT0 = performance.now();
     await new Promise((r) => setTimeout(r, 3000));
     const idleCpu = ctrls.map((c, i) => cpuSeconds(c.pid) - (idleFrom[i] ?? 0));
-    const idleMsPerSec = (idleCpu.reduce((a, b) => a + b, 0) * 1000) / ((performance.now() - idleT0) / 1000);
+    const idleSec = (performance.now() - idleT0) / 1000;
+    const idleMsPerSec = (idleCpu.reduce((a, b) => a + b, 0) * 1000) / idleSec;
+    const idleByThread = threadCpuDelta(idleThreadsFrom, threadCpuSeconds(firstPid), idleSec);
     const befores = await scrape();
     const cpuBefore = ctrls.map((c) => cpuSeconds(c.pid));
+    const threadsBefore = threadCpuSeconds(firstPid);
 
     const t0 = performance.now();
     const annotations = o.kwokDelay === undefined ? {} : { annotations: { [DELAY_ANNOTATION]: o.kwokDelay } };
@@ -444,8 +509,17 @@ async function runOnce(
     // Let trailing writes (events, asynchronous) land before reading the counters.
     await new Promise((r) => setTimeout(r, 1500));
     const cpuAfter = ctrls.map((c) => cpuSeconds(c.pid));
+    const runByThread = threadCpuDelta(threadsBefore, threadCpuSeconds(firstPid), n);
     const peaks = ctrls.map((c) => peakRss(c.pid));
     const afters = await scrape();
+    if (o.heapSnapshotDir && side === "ours") {
+      // After the measurements: writing a snapshot takes seconds and grows the RSS.
+      const count = () => readdirSync(o.heapSnapshotDir ?? "").filter((f) => f.endsWith(".heapsnapshot")).length;
+      const before = count();
+      for (const c of ctrls) process.kill(c.pid, "SIGUSR2");
+      await eventually("heap snapshot written", async () => (count() > before ? true : undefined), 120_000);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
     for (const c of ctrls) await c.stop();
     ctrls.length = 0;
 
@@ -461,6 +535,12 @@ async function runOnce(
         0,
       );
     const delta = (f: (l: Record<string, string>) => boolean) => writes(afters, f) - writes(befores, f);
+    const getsOf = (texts: readonly string[]) =>
+      texts.reduce(
+        (sum, text) =>
+          sum + metricSum(text, "rest_client_requests_total", (l) => l.method === "GET" && (l.resource ?? "") !== ""),
+        0,
+      );
     const res = (l: Record<string, string>) => l.resource ?? "";
     const total = delta((l) => res(l) !== "" && !res(l).startsWith("leases"));
     const leases = delta((l) => res(l).startsWith("leases"));
@@ -515,6 +595,9 @@ async function runOnce(
       cpuMsPerTaskRun: round(cpuPer.reduce((a, b) => a + b, 0)),
       cpuMsPerTaskRunPerReplica: cpuPer.map((c) => round(c)),
       idleCpuMsPerSec: round(idleMsPerSec),
+      cpuByThread: { run: runByThread, idle: idleByThread },
+      getsPerTaskRun: round((getsOf(afters) - getsOf(befores)) / n),
+      reconcilesPerTaskRun: round(allReconciles / n),
       podLatencyMs: {
         p50: round(percentile(lat, 50), 1),
         p99: round(percentile(lat, 99), 1),
@@ -647,12 +730,15 @@ interface Options {
   peer: boolean;
   cached: number;
   kwokDelay: string | undefined;
+  nodeOptions: string | undefined;
+  heapSnapshotDir: string | undefined;
 }
 
 const USAGE =
   "usage: controller [--json] [--quick] [--rounds N] [--workload fast,slow|none] [--workers 4,16] [--scale] [--scale-runs N] " +
   "[--side both|ours|peer] [--no-peer] " +
-  "[--runs N --rate R] [--kwok-delay D] [--replicas 1,2,3 --sharding] [--cached N]";
+  "[--runs N --rate R] [--kwok-delay D] [--replicas 1,2,3 --sharding] [--cached N] " +
+  "[--node-options 'FLAGS'] [--cpu-prof DIR] [--heap-snapshot DIR]";
 
 function parseArgs(args: readonly string[]): Options {
   const positive = (flag: string, v: string | undefined): number => {
@@ -681,6 +767,16 @@ function parseArgs(args: readonly string[]): Options {
     peer: true,
     cached: 0,
     kwokDelay: undefined,
+    nodeOptions: undefined,
+    heapSnapshotDir: undefined,
+  };
+  const addNodeOptions = (x: string) => {
+    o.nodeOptions = `${o.nodeOptions ?? ""} ${x}`.trim();
+  };
+  const dir = (flag: string, v: string | undefined): string => {
+    if (!v) throw new Error(`${flag} needs a folder; ${USAGE}`);
+    mkdirSync(v, { recursive: true });
+    return resolve(v);
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -707,6 +803,12 @@ function parseArgs(args: readonly string[]): Options {
     else if (a === "--runs") runs = positive(a, v());
     else if (a === "--rate") rate = positive(a, v());
     else if (a === "--cached") o.cached = positive(a, v());
+    else if (a === "--node-options") {
+      const x = v();
+      if (!x) throw new Error(`--node-options needs flags; ${USAGE}`);
+      addNodeOptions(x);
+    } else if (a === "--cpu-prof") addNodeOptions(`--cpu-prof --cpu-prof-dir=${dir(a, v())}`);
+    else if (a === "--heap-snapshot") o.heapSnapshotDir = dir(a, v());
     else if (a === "--kwok-delay") {
       const d = v();
       if (!d || !/^\d+(\.\d+)?(ms|s|m)$/.test(d)) throw new Error(`--kwok-delay needs a duration such as 0s; ${USAGE}`);
@@ -781,7 +883,12 @@ export async function run(args: string[]): Promise<void> {
   log("controller bench: building the compiled controller (npm run build) …");
   execFileSync("npm", ["run", "-s", "build"], { cwd: ROOT, stdio: ["ignore", 2, 2] });
   const peer = o.peer ? await buildGoPeer("controller", log) : undefined;
-  const runOpts: RunOptions = { kwokDelay: o.kwokDelay, peerBinary: peer?.path };
+  const runOpts: RunOptions = {
+    kwokDelay: o.kwokDelay,
+    peerBinary: peer?.path,
+    nodeOptions: o.nodeOptions,
+    heapSnapshotDir: o.heapSnapshotDir,
+  };
   const uptimeBefore = loadavg();
   log(
     `controller bench: ${o.rounds} round(s) of ${o.workloads.map((w) => `${w.name} (${w.n} at ${w.rate}/s)`).join(", ") || "no rate workload"}${o.scale ? " + scale" : ""}, ` +
@@ -795,7 +902,8 @@ export async function run(args: string[]): Promise<void> {
     `pod p50 ${s.podLatencyMs.p50} / p99 ${s.podLatencyMs.p99} ms, peak RSS ${s.peakRssMb} MB, writes/run ${s.writesPerTaskRun.total} ` +
     `(${s.writesPerTaskRun.excludingEvents} w/o events, ${s.writesPerTaskRun.conflicts} 409s), wrong: ${s.wrongOutcomes.failed} Failed, ` +
     `${s.wrongOutcomes.extraPods} extra pods, self ${JSON.stringify(s.wrongOutcomes.selfReported)}` +
-    `${s.benchWatchRestarts.resumed + s.benchWatchRestarts.relisted > 0 ? `; bench watches resumed ${s.benchWatchRestarts.resumed}, relisted ${s.benchWatchRestarts.relisted}` : ""}`;
+    `${s.benchWatchRestarts.resumed + s.benchWatchRestarts.relisted > 0 ? `; bench watches resumed ${s.benchWatchRestarts.resumed}, relisted ${s.benchWatchRestarts.relisted}` : ""}` +
+    `; reconciles/run ${s.reconcilesPerTaskRun}, GETs/run ${s.getsPerTaskRun}; threads, ms/run ${JSON.stringify(s.cpuByThread.run)}, idle ms/s ${JSON.stringify(s.cpuByThread.idle)}`;
   const sample = async (side: Side, w: Workload, workers: number, replicas: number, r: number) => {
     const s = await runOnce(side, w, workers, replicas, r, runOpts);
     log(describe(s));
@@ -891,6 +999,7 @@ export async function run(args: string[]): Promise<void> {
       kwokDelay: o.kwokDelay ?? "kwok default (100 ms + up to 300 ms jitter per stage)",
       ours: o.ours,
       peer: o.peer,
+      nodeOptions: o.nodeOptions ?? null,
     },
     comparison,
     targets,
