@@ -34,6 +34,7 @@ export function requiredPermissions(opts: {
   leaderElection: boolean;
   sharding?: boolean;
   metricsSecure?: boolean;
+  dashboard?: boolean;
 }): Permission[] {
   const g = "minitask.myorg.dev";
   const perms: Permission[] = [
@@ -53,6 +54,11 @@ export function requiredPermissions(opts: {
     // Bucket and member Leases: listed each round, taken and renewed, a member's deleted when it stops.
     for (const verb of ["list", "create", "update", "delete"])
       perms.push({ verb, group: "coordination.k8s.io", resource: "leases" });
+  }
+  if (opts.dashboard) {
+    // A run's page: its step and sidecar logs, and the Events of the run and its pods.
+    perms.push({ verb: "get", group: "", resource: "pods", subresource: "log" });
+    for (const verb of ["list", "watch"]) perms.push({ verb, group: "", resource: "events" });
   }
   if (opts.metricsSecure) {
     // Who is asking for /metrics, and may they.
@@ -81,6 +87,7 @@ export async function preflight(
     leaderElection: boolean;
     sharding?: boolean;
     metricsSecure?: boolean;
+    dashboard?: boolean;
   },
 ): Promise<void> {
   const server = client.transport.server;
