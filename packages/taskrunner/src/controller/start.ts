@@ -86,6 +86,11 @@ function envDuration(name: string): number | undefined {
   }
 }
 
+/** Whether `--dashboard-bind-address` turns the dashboard on ("0" and "" leave it off). */
+function dashboardEnabled(addr: string | undefined): boolean {
+  return addr !== undefined && parseBindAddress(addr) !== undefined;
+}
+
 /** A started controller: its ports, identity, informers and the TaskRun controller. */
 export interface RunningController {
   /** Resolves when the controller has shut down cleanly. */
@@ -147,6 +152,7 @@ export async function startController(
     leaderElection: cfg.leaderElect,
     sharding: cfg.shardBuckets !== undefined,
     metricsSecure: cfg.metricsSecure === true,
+    dashboard: dashboardEnabled(cfg.dashboardBindAddress),
   });
   log.info(
     { server: String(mgr.client.transport.server), namespace: cfg.namespace ?? "(all)", identity: mgr.identity },
@@ -220,7 +226,14 @@ export async function startController(
   if (dashAddr) {
     // Read-only, but still: a bare ":PORT" means localhost for the dashboard, not every interface.
     const host = cfg.dashboardBindAddress?.trim().startsWith(":") ? "127.0.0.1" : dashAddr.host;
-    dashboard = new Dashboard({ taskRuns: taskRunInformer, tasks: taskInformer });
+    dashboard = new Dashboard({
+      taskRuns: taskRunInformer,
+      tasks: taskInformer,
+      pods: podInformer,
+      client: mgr.client,
+      allowedHosts: [host],
+      logger: log,
+    });
     dashboardPort = await dashboard.listen(host, dashAddr.port);
     log.info({ url: `http://${host.includes(":") ? `[${host}]` : host}:${dashboardPort}/` }, "dashboard listening");
   }
