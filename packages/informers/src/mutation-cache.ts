@@ -33,6 +33,20 @@ export interface MutationCacheOptions {
   readonly clock?: Pick<Clock, "now">;
   /** The key of an object; must be the one the informer's cache uses. Default `metaNamespaceKeyFunc`. */
   readonly keyFunc?: KeyFunc;
+  /**
+   * Also answer for objects the cache does not hold (client-go's `includeAdds`): an object we created is
+   * returned by `newer` (and `isBehind` is true) until the cache holds it, or until the cache has provably
+   * seen past the create — its resource version (`cacheResourceVersion`) reached the created object's — so
+   * that an object deleted since is never brought back. Needs `cacheResourceVersion`. Default false: an
+   * object missing from the cache counts as deleted.
+   */
+  readonly includeAdds?: boolean;
+  /**
+   * The resource version the cache reflects: an informer's `lastSyncResourceVersion` (the last list, event or
+   * bookmark applied — the cache holds every change up to it, and watch events of a resource come in
+   * resource-version order). Read only for objects missing from the cache, with `includeAdds`.
+   */
+  readonly cacheResourceVersion?: () => string;
 }
 
 interface Written<T> {
@@ -53,7 +67,8 @@ const DIGITS = /^\d+$/;
  * was deleted and created again since), has the same `resourceVersion`, or a larger one (resource
  * versions are opaque, but the apiserver's are etcd revisions: numbers that only grow). An object absent
  * from the cache counts as deleted: like client-go's default (`includeAdds: false`), a create is not
- * remembered until the cache has seen it. Entries are forgotten once the cache has caught up, when the
+ * remembered until the cache has seen it — unless `includeAdds` is set, and then only until the cache's
+ * resource version has reached the create's. Entries are forgotten once the cache has caught up, when the
  * object is deleted, and after `ttlMs`.
  *
  * One structure per resource (and key function); no timer.
@@ -78,6 +93,7 @@ export class MutationCache<T extends VersionedObject> {
   readonly #ttlMs: number;
   readonly #clock: Pick<Clock, "now">;
   readonly #keyFunc: KeyFunc;
+  readonly #cacheResourceVersion: (() => string) | undefined;
   /** key → our last write; in the order written (re-recording moves a key to the end), oldest first. */
   readonly #written = new Map<string, Written<T>>();
 
@@ -86,6 +102,10 @@ export class MutationCache<T extends VersionedObject> {
     this.#ttlMs = options.ttlMs ?? 5_000;
     this.#clock = options.clock ?? realClock;
     this.#keyFunc = options.keyFunc ?? (metaNamespaceKeyFunc as KeyFunc);
+    if (options.includeAdds && options.cacheResourceVersion === undefined) {
+      throw new TypeError("MutationCache: includeAdds needs cacheResourceVersion");
+    }
+    this.#cacheResourceVersion = options.includeAdds ? options.cacheResourceVersion : undefined;
   }
 
   /**
@@ -165,11 +185,21 @@ export class MutationCache<T extends VersionedObject> {
     this.#expire(now);
     const w = this.#written.get(key);
     if (w === undefined) return undefined;
-    if (cached === undefined || caughtUp(cached, w) || now - w.at > this.#ttlMs) {
+    if (cached === undefined ? !this.#addPending(w) : caughtUp(cached, w) || now - w.at > this.#ttlMs) {
       this.#written.delete(key);
       return undefined;
     }
     return w;
+  }
+
+  /**
+   * With `includeAdds`, for an object the cache does not hold: whether our write of it is still ahead of
+   * the cache (within the TTL, and the cache has not seen its resource version yet).
+   */
+  #addPending(w: Written<T>): boolean {
+    const rv = this.#cacheResourceVersion?.();
+    if (rv === undefined || this.#clock.now() - w.at > this.#ttlMs) return false;
+    return !(rv === w.rv || newerVersion(rv, w.rv));
   }
 
   /** Drops the writes older than the TTL, oldest first (they are in the order recorded). */

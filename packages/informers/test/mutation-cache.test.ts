@@ -62,6 +62,38 @@ describe("MutationCache", () => {
     expect(writes.size).toBe(0);
   });
 
+  it("with includeAdds, answers with our create until the cache holds it or has seen past it", () => {
+    const clock = new FakeClock(1_000);
+    let cacheRv = "10";
+    const writes = new MutationCache<Run>({ clock, includeAdds: true, cacheResourceVersion: () => cacheRv });
+    const created = run("11", "u1", undefined, "p");
+    writes.record(created);
+    // Not in the cache yet, and the cache has not reached the create: our object.
+    expect(writes.newer("ns/p", undefined)).toBe(created);
+    expect(writes.isBehind("ns/p", undefined)).toBe(true);
+    // The cache holds it: the cache's copy, and the write is forgotten.
+    const seen = run("11", "u1", undefined, "p");
+    expect(writes.newer("ns/p", seen)).toBe(seen);
+    expect(writes.size).toBe(0);
+    // Created again; the cache then sees past it without holding it (deleted since): never brought back.
+    writes.record(run("20", "u2", undefined, "p"));
+    cacheRv = "19";
+    expect(writes.newer("ns/p", undefined)?.metadata?.uid).toBe("u2");
+    cacheRv = "25";
+    expect(writes.newer("ns/p", undefined)).toBeUndefined();
+    expect(writes.size).toBe(0);
+    // And the TTL bounds it as well (resource versions that are not numbers never count as reached).
+    cacheRv = "opaque";
+    writes.record(run("x1", "u3", undefined, "p"));
+    expect(writes.newer("ns/p", undefined)?.metadata?.uid).toBe("u3");
+    clock.advance(5_001);
+    expect(writes.newer("ns/p", undefined)).toBeUndefined();
+  });
+
+  it("refuses includeAdds without a cache resource version", () => {
+    expect(() => new MutationCache<Run>({ includeAdds: true })).toThrow(/cacheResourceVersion/);
+  });
+
   it("trusts the cache again after the TTL, also with resource versions that are not numbers", () => {
     const { clock, writes } = setup(5_000);
     writes.record(run("b-2"));
