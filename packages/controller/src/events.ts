@@ -103,6 +103,8 @@ export class EventRecorder {
   #heartbeat: NodeJS.Timeout;
   #droppedCount = 0;
   #written = 0;
+  readonly #namePrefix = randomBytes(4).toString("hex");
+  #nameSeq = 0;
 
   constructor(opts: EventRecorderOptions) {
     this.#o = opts;
@@ -221,7 +223,9 @@ export class EventRecorder {
     if (this.#series.size > 4096) {
       for (const [k, v] of this.#series) if (p.at - v.lastAt >= window) this.#series.delete(k);
     }
-    const name = `${p.regarding.name}.${randomBytes(8).toString("hex")}`;
+    // Unique per recorder without a call into the random source per event: 8 random hex digits per process and
+    // recorder, then a counter (client-go appends the time in nanoseconds).
+    const name = `${p.regarding.name}.${this.#namePrefix}${(this.#nameSeq++ >>> 0).toString(16).padStart(8, "0")}`;
     this.#written++;
     await this.#events.create(
       {

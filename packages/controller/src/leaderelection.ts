@@ -73,7 +73,8 @@ export function defaultIdentity(): string {
 
 /** Kubernetes MicroTime: RFC 3339 with microseconds. */
 export function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+  // toISOString always ends in ".sssZ": append three zero digits of microseconds.
+  return `${new Date(ms).toISOString().slice(0, -1)}000Z`;
 }
 
 /** Campaigns for a Lease and leads while it holds it, with client-go's timing rules (see the file header). */
