@@ -11,6 +11,7 @@ WORKDIR /src
 COPY package.json package-lock.json tsconfig.base.json tsconfig.build.json ./
 COPY packages ./packages
 COPY testenv/package.json ./testenv/package.json
+COPY testenv/compat/package.json ./testenv/compat/package.json
 COPY codegen/package.json ./codegen/package.json
 RUN npm ci --no-audit --no-fund
 RUN npm run build

@@ -1,4 +1,5 @@
-// npm run cluster -- build|up|down|status|env|leftovers [--state-dir DIR] [--node kwok|real|both] [--nodes N]
+#!/usr/bin/env node
+// minitask-envtest (in this repository: npm run cluster --) build|up|down|status|env|leftovers [--state-dir DIR] [--node kwok|real|both] [--nodes N]
 //
 // Starts a real local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
 // kwok) as background processes, and with --node real|both a real node (kubelet + containerd); builds
@@ -16,7 +17,7 @@ function defaultStateDir(): string {
   return process.env.MINITASK_CLUSTER_DIR || join(cacheRoot(), "cluster");
 }
 
-const program = new Command("cluster")
+const program = new Command("minitask-envtest")
   .description("a real local Kubernetes control plane (etcd + kube-apiserver + controllers + kwok) on loopback")
   .option("--state-dir <dir>", "where the cluster keeps its state (env MINITASK_CLUSTER_DIR)", defaultStateDir())
   .showHelpAfterError()

@@ -1,5 +1,9 @@
-// @minitask/testenv — a real local control plane for tests, fault tests and benchmarks, with kwok
-// (simulated) nodes and a real node (kubelet + containerd) that runs containers.
+// @minitask/envtest — a real local control plane for tests, fault tests and benchmarks, with kwok
+// (simulated) nodes and a real node (kubelet + containerd) that runs containers. (This repository's own
+// tests import it under its former name, @minitask/testenv, which testenv/compat keeps.)
+//
+// startControlPlane / connectControlPlane are the API for tests; ControlPlane is the lower level (start,
+// attach, stop and restart single components, compact etcd, import images into the real node).
 export { TestEnvError } from "./build.ts";
 export {
   type ClusterState,
@@ -14,6 +18,13 @@ export {
   type NodeComponent,
   type StartOptions,
 } from "./controlplane.ts";
+export {
+  type ControlPlaneOptions,
+  connectControlPlane,
+  type NamespaceOptions,
+  startControlPlane,
+  type TestControlPlane,
+} from "./envtest.ts";
 export {
   type BuildImageOptions,
   buildImage,
