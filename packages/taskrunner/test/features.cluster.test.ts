@@ -275,4 +275,32 @@ describe("Task features on the real node", () => {
     expect(await logs(podName, "step-build")).toBe("built bin/add: 42\n");
     expect(await logs(podName, "step-test")).toBe("add 2 3 = 5: ok\n1 test file(s) passed\n");
   });
+
+  it("an array param expands into separate arguments of a real command", async () => {
+    const tr = await runTask(
+      "words",
+      {
+        params: [{ name: "words", type: "array" }],
+        steps: [{ name: "count", image: B, command: ["sh", "-c", 'echo "$# args: $*"', "sh", "$(params.words[*])"] }],
+      },
+      { params: [{ name: "words", value: ["one", "two words", "three"] }] },
+    );
+    expect(tr.status?.phase, JSON.stringify(tr.status)).toBe("Succeeded");
+    expect(await logs(tr.status?.podName ?? "", "step-count")).toBe("3 args: one two words three\n");
+  });
+
+  it("a podTemplate reaches the pod: its securityContext runs the steps as uid 1000 on the node it selects", async () => {
+    const tr = await runTask(
+      "as-user",
+      { steps: [{ name: "who", image: B, script: "id -u; id -g" }] },
+      {
+        podTemplate: {
+          securityContext: { runAsUser: 1000, runAsGroup: 3000 },
+          nodeSelector: { "kubernetes.io/hostname": "127.0.0.1" },
+        },
+      },
+    );
+    expect(tr.status?.phase, JSON.stringify(tr.status)).toBe("Succeeded");
+    expect(await logs(tr.status?.podName ?? "", "step-who")).toBe("1000\n3000\n");
+  });
 });

@@ -8,8 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Task, TaskRun } from "../src/contract.ts";
+import { typedParams } from "../src/kubectl-task/params.ts";
 import type { Pod } from "../src/reconciler/corev1.ts";
-import { InvalidSpecError } from "../src/reconciler/params.ts";
+import { InvalidParamsError, InvalidSpecError } from "../src/reconciler/params.ts";
 import { buildPod } from "../src/reconciler/pod.ts";
 import { messageLimit, parseStepReport, RESULTS_DIR, stepRunner } from "../src/reconciler/results.ts";
 import { outcomeFromPod } from "../src/reconciler/status.ts";
@@ -398,6 +399,69 @@ describe("buildPod: stepTemplate, volumes, securityContext, podTemplate, attempt
       "r-pod-retry1",
       "r-pod-retry2",
     ]);
+  });
+});
+
+describe("array params", () => {
+  const arrayTask = (step: NonNullable<Task["spec"]>["steps"][number]) =>
+    task({
+      params: [
+        { name: "flags", type: "array", default: ["-v", "--race"] },
+        { name: "pkg", default: "./..." },
+      ],
+      steps: [step],
+    });
+
+  it("$(params.NAME[*]) as a whole element of command or args becomes the array's elements; [N] one element", () => {
+    const pod = buildPod(
+      run({ params: [{ name: "flags", value: ["-count=1", "-run", "Test A"] }] }),
+      arrayTask({
+        name: "a",
+        image: "busybox",
+        command: ["go", "test", "$(params.flags[*])"],
+        args: ["$(params.pkg)", "first=$(params.flags[0])", "$(params.flags[*])"],
+      }),
+    );
+    expect(pod.spec?.containers[0]?.command).toEqual(["go", "test", "-count=1", "-run", "Test A"]);
+    expect(pod.spec?.containers[0]?.args).toEqual(["./...", "first=-count=1", "-count=1", "-run", "Test A"]);
+  });
+
+  it("defaults per type: an array param's default is its list", () => {
+    const pod = buildPod(run(), arrayTask({ name: "a", image: "busybox", command: ["echo", "$(params.flags[*])"] }));
+    expect(pod.spec?.containers[0]?.command).toEqual(["echo", "-v", "--race"]);
+  });
+
+  it("kubectl task start -p flags=a,b gives an array param the list, as tkn does; string params stay whole", () => {
+    const t = arrayTask({ name: "a", image: "busybox", script: "true" });
+    expect(
+      typedParams(t, [
+        { name: "flags", value: "-v,-count=1" },
+        { name: "pkg", value: "a,b" },
+      ]),
+    ).toEqual([
+      { name: "flags", value: ["-v", "-count=1"] },
+      { name: "pkg", value: "a,b" },
+    ]);
+  });
+
+  it("type mismatches and misuse fail with InvalidParams naming the param", () => {
+    const step = { name: "a", image: "busybox", command: ["echo", "$(params.flags[*])"] };
+    const mismatch = (params: NonNullable<TaskRun["spec"]>["params"]) => () =>
+      buildPod(run({ params }), arrayTask(step));
+    expect(mismatch([{ name: "flags", value: "-v" }])).toThrow(
+      'param flags is an array (a list of strings), but its value is "-v"',
+    );
+    expect(mismatch([{ name: "pkg", value: ["a"] }])).toThrow('param pkg is a string, but its value is ["a"]');
+    const inScript = () =>
+      buildPod(run(), arrayTask({ name: "a", image: "busybox", script: "echo $(params.flags[*])" }));
+    expect(inScript).toThrow(InvalidParamsError);
+    expect(inScript).toThrow("array param flags can be used as $(params.flags[*]) only as a whole element");
+    const outOfRange = () =>
+      buildPod(run(), arrayTask({ name: "a", image: "busybox", script: "echo $(params.flags[5])" }));
+    expect(outOfRange).toThrow("$(params.flags[5]): array param flags has 2 elements");
+    const stringIndexed = () =>
+      buildPod(run(), arrayTask({ name: "a", image: "busybox", script: "echo $(params.pkg[0])" }));
+    expect(stringIndexed).toThrow("$(params.pkg[0]): param pkg is a string, not an array");
   });
 });
 

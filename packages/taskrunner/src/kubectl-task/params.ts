@@ -59,6 +59,17 @@ export function validateParams(task: Task, given: readonly RunParam[]): void {
 }
 
 /**
+ * The values as the Task's param types want them: `-p flags=-v,-race` for a param of `type: array` is the list
+ * ["-v", "-race"] (split on commas, as tkn does); string params stay as given.
+ */
+export function typedParams(task: Task, given: readonly RunParam[]): RunParam[] {
+  const arrays = new Set((task.spec?.params ?? []).filter((p) => p.type === "array").map((p) => p.name));
+  return given.map((p) =>
+    arrays.has(p.name) && typeof p.value === "string" ? { name: p.name, value: p.value.split(",") } : p,
+  );
+}
+
+/**
  * Checks --timeout with the controller's own parser of `spec.timeout` (Go durations: `90s`, `1h30m`, `0` for
  * none), so the plugin accepts exactly what the controller will.
  */

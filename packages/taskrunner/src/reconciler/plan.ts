@@ -117,7 +117,9 @@ export function planActive(v: ActiveRunView): ActiveDecision {
   if (decision.type !== "finish" || decision.status.phase !== "Failed") return decision;
   const { run } = v;
   const attempt = attemptOf(run);
-  const retries = run.spec?.retries ?? 0;
+  // A relaxed or older CRD may let anything through: what is not a count is no retries.
+  const asked: unknown = run.spec?.retries;
+  const retries = typeof asked === "number" && Number.isInteger(asked) && asked > 0 ? asked : 0;
   if (attempt >= retries || !RETRYABLE.has(decision.status.reason)) return decision;
   const failed = decision.status;
   const ended: AttemptStatus = {

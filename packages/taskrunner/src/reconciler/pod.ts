@@ -30,7 +30,7 @@ import {
   type TaskRunSpec,
 } from "../contract.ts";
 import type { Container, EnvVar, Pod, PodSecurityContext, SecurityContext, Volume, VolumeMount } from "./corev1.ts";
-import { paramVariables, resolveParams, substitute } from "./params.ts";
+import { type ParamValueOf, paramVariables, resolveParams, substitute, substituteArgs } from "./params.ts";
 import { messageLimit, RESULTS_DIR, RESULTS_VOLUME, SCRIPT_ENV, stepRunner } from "./results.ts";
 import { bindWorkspaces } from "./workspaces.ts";
 
@@ -52,6 +52,8 @@ export const sidecarContainerName = (name: string): string => `sidecar-${name}`;
 /** What every container of the pod shares: the substitutions, the workspace mounts, the results. */
 interface PodContext {
   readonly sub: (s: string) => string;
+  /** `sub` for command and args, where `$(params.NAME[*])` expands an array param into its elements. */
+  readonly subArgs: (list: readonly string[]) => string[];
   readonly mounts: readonly VolumeMount[];
   readonly results: readonly string[];
   /** Bytes of termination message each container may use. */
@@ -88,8 +90,8 @@ function envOf(src: ContainerSource, sub: (s: string) => string): EnvVar[] {
 /** The fields a step and a sidecar have in common, as a container. */
 function baseContainer(name: string, src: ContainerSource, ctx: PodContext): Container {
   const c: Container = { name, image: ctx.sub(src.image) };
-  if (src.command) c.command = src.command.map(ctx.sub);
-  if (src.args) c.args = src.args.map(ctx.sub);
+  if (src.command) c.command = ctx.subArgs(src.command);
+  if (src.args) c.args = ctx.subArgs(src.args);
   const env = envOf(src, ctx.sub);
   if (env.length) c.env = env;
   if (src.workingDir !== undefined) c.workingDir = ctx.sub(src.workingDir);
@@ -173,7 +175,7 @@ export function buildPod(run: ReadonlyTaskRun, task: ReadonlyTask, opts: BuildPo
   const params = resolveParams(task.spec?.params, spec?.params);
   const workspaces = bindWorkspaces(task, run);
   const results = (task.spec?.results ?? []).map((r) => r.name);
-  const vars = new Map<string, string>([
+  const vars = new Map<string, ParamValueOf>([
     ...paramVariables(params),
     ...workspaces.variables,
     ...results.map((r) => [`results.${r}.path`, `${RESULTS_DIR}/${r}`] as const),
@@ -183,6 +185,7 @@ export function buildPod(run: ReadonlyTaskRun, task: ReadonlyTask, opts: BuildPo
   const containers = resolved.length + sidecars.length;
   const ctx: PodContext = {
     sub: (text) => substitute(text, vars),
+    subArgs: (list) => substituteArgs(list, vars),
     mounts: workspaces.mounts,
     results,
     messageLimit: messageLimit(containers),

@@ -143,10 +143,10 @@ export async function describe(session: Session, arg: string | undefined, o: Des
 
   // Params: the ones set, plus the task's defaults that apply.
   const given = spec?.params ?? [];
-  const paramRows: string[][] = given.map((p) => [p.name, p.value]);
+  const paramRows: string[][] = given.map((p) => [p.name, paramText(p.value)]);
   for (const p of task?.spec?.params ?? []) {
     if (!given.some((g) => g.name === p.name) && p.default !== undefined) {
-      paramRows.push([p.name, `${p.default} ${c.gray("(default)")}`]);
+      paramRows.push([p.name, `${paramText(p.default)} ${c.gray("(default)")}`]);
     }
   }
   out += `\n\n${c.bold("Params:")}\n`;
@@ -221,4 +221,9 @@ export async function describe(session: Session, arg: string | undefined, o: Des
         );
   term.line(out);
   return ExitCode.Ok;
+}
+
+/** A param's value as describe shows it: a string as it is, an array param's list as JSON (["a", "b"]). */
+function paramText(v: unknown): string {
+  return typeof v === "string" ? v : JSON.stringify(v);
 }

@@ -6,7 +6,14 @@ import { CliError, ExitCode } from "../errors.ts";
 import { followRun } from "../follow.ts";
 import { serialise, withoutManagedFields } from "../format.ts";
 import { getTask } from "../lookup.ts";
-import { parseAnnotations, parseParamFlags, parseRetries, validateParams, validateTimeout } from "../params.ts";
+import {
+  parseAnnotations,
+  parseParamFlags,
+  parseRetries,
+  typedParams,
+  validateParams,
+  validateTimeout,
+} from "../params.ts";
 import { readPodTemplate } from "../podtemplate.ts";
 import type { Session } from "../session.ts";
 import { parseWorkspaceFlags, validateWorkspaces } from "../workspaces.ts";
@@ -93,7 +100,7 @@ export async function start(session: Session, task: string, o: StartOptions): Pr
     retries,
     podTemplate,
   };
-  const run = buildTaskRun(task, api.namespace, settings, params, annotations, labels);
+  const run = buildTaskRun(task, api.namespace, settings, typedParams(t, params), annotations, labels);
   term.progress(`creating a run of task ${task}…`);
   return createRun(session, run, o);
 }

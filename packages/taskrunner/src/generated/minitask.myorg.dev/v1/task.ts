@@ -133,11 +133,11 @@ export interface TaskSpec {
 
 export interface TaskSpecParam {
   /**
-   * The value used when a TaskRun does not set the parameter. Without one, the parameter is required.
+   * The value used when a TaskRun does not set the parameter: a string, or a list of strings for type array (the controller checks it: CEL cannot see into a field of any type). Without one, the parameter is required.
    *
-   * Constraints: maxLength 65536.
+   * Fields not listed here are kept (x-kubernetes-preserve-unknown-fields).
    */
-  default?: string;
+  default?: unknown;
   /** Constraints: maxLength 1024. */
   description?: string;
   /**
@@ -146,7 +146,16 @@ export interface TaskSpecParam {
    * Constraints: maxLength 128, pattern `^[a-zA-Z_][a-zA-Z0-9_.-]*$`.
    */
   name: string;
+  /**
+   * string (the default) or array: a list of strings, expanded by $(params.NAME[*]) as whole elements of command or args, or read as $(params.NAME[N]).
+   */
+  type?: TaskSpecParamType;
 }
+
+/**
+ * string (the default) or array: a list of strings, expanded by $(params.NAME[*]) as whole elements of command or args, or read as $(params.NAME[N]).
+ */
+export type TaskSpecParamType = "string" | "array";
 
 export interface TaskSpecResult {
   /** Constraints: maxLength 1024. */

@@ -134,8 +134,12 @@ export interface TaskRunSpec {
 export interface TaskRunSpecParam {
   /** Constraints: maxLength 128. */
   name: string;
-  /** Constraints: maxLength 65536. */
-  value: string;
+  /**
+   * A string, or a list of strings for a param of type array (the controller checks it against the Task: a mismatch fails the run with InvalidParams).
+   *
+   * Fields not listed here are kept (x-kubernetes-preserve-unknown-fields).
+   */
+  value: unknown;
 }
 
 /**
