@@ -1,18 +1,22 @@
 // An example controller built only from minitask's public APIs: it copies every ConfigMap labelled
 // `minitask.dev/propagate=true` into every namespace labelled `minitask.dev/propagate-into=true`, keeps
 // the copies in step with the source, and removes them when the source goes away or a namespace loses
-// its label. See docs/writing-a-controller.md for a walk-through.
+// its label. See docs/writing-a-controller.md for a walk-through. The ConfigMap and Namespace types, their
+// typed client, informers and listers come from @minitask/api (generated from the apiserver's OpenAPI).
 import {
-  builtinResources,
-  type DeepReadonly,
-  isAlreadyExists,
-  isConflict,
-  isNotFound,
-  type KubeClient,
-  type KubeObject,
-} from "@minitask/client";
+  type ConfigMap,
+  ConfigMapResource,
+  configMapClient,
+  configMapInformer,
+  configMapLister,
+  NamespaceResource,
+  namespaceInformer,
+  namespaceLister,
+  type ReadonlyConfigMap,
+} from "@minitask/api/core/v1";
+import { isAlreadyExists, isConflict, isNotFound, type KubeClient } from "@minitask/client";
 import { type Controller, controllerFor, type Logger, Manager, type Result } from "@minitask/controller";
-import { newLister, type SharedInformerFactory, splitMetaNamespaceKey } from "@minitask/informers";
+import { type SharedInformerFactory, splitMetaNamespaceKey } from "@minitask/informers";
 
 export const SOURCE_LABEL = "minitask.dev/propagate";
 export const TARGET_NS_LABEL = "minitask.dev/propagate-into";
@@ -20,11 +24,7 @@ export const COPY_LABEL = "minitask.dev/propagated";
 export const SOURCE_ANNOTATION = "minitask.dev/propagated-from";
 const SOURCE_INDEX = "source";
 
-export interface ConfigMap extends KubeObject {
-  data?: Record<string, string>;
-  binaryData?: Record<string, string>;
-}
-type Namespace = KubeObject;
+export type { ConfigMap };
 
 export interface PropagatorOptions {
   readonly workers?: number;
@@ -37,7 +37,7 @@ export interface Propagator {
   run(stop: AbortSignal): Promise<void>;
 }
 
-const sameData = (a: DeepReadonly<ConfigMap>, b: DeepReadonly<ConfigMap>) =>
+const sameData = (a: ReadonlyConfigMap, b: ReadonlyConfigMap) =>
   JSON.stringify(a.data ?? {}) === JSON.stringify(b.data ?? {}) &&
   JSON.stringify(a.binaryData ?? {}) === JSON.stringify(b.binaryData ?? {});
 
@@ -49,18 +49,18 @@ const namespaceSelector = { labelSelector: `${TARGET_NS_LABEL}=true` };
 export function addPropagator(manager: Manager, opts: PropagatorOptions = {}): Controller {
   const client = manager.client;
   const factory = manager.informers;
-  const sources = factory.forResource<ConfigMap>(builtinResources.configMaps, sourceSelector);
-  const copies = factory.forResource<ConfigMap>(builtinResources.configMaps, copySelector);
-  const namespaces = factory.forResource<Namespace>(builtinResources.namespaces, namespaceSelector);
+  const sources = configMapInformer(factory, sourceSelector);
+  const copies = configMapInformer(factory, copySelector);
+  const namespaces = namespaceInformer(factory, namespaceSelector);
   copies.addIndexers({
     [SOURCE_INDEX]: (cm) => {
       const src = cm.metadata?.annotations?.[SOURCE_ANNOTATION];
       return src ? [src] : [];
     },
   });
-  const sourceLister = newLister(sources.getIndexer());
-  const nsLister = newLister(namespaces.getIndexer());
-  const configMaps = client.resource<ConfigMap>(builtinResources.configMaps);
+  const sourceLister = configMapLister(sources);
+  const nsLister = namespaceLister(namespaces);
+  const configMaps = configMapClient(client);
 
   const reconcile = async (key: string, { signal, log }: { signal: AbortSignal; log: Logger }): Promise<Result> => {
     const { namespace = "", name } = splitMetaNamespaceKey(key);
@@ -118,12 +118,12 @@ export function addPropagator(manager: Manager, opts: PropagatorOptions = {}): C
     return {};
   };
 
-  const sourceKey = (cm: DeepReadonly<ConfigMap>) => [`${cm.metadata?.namespace}/${cm.metadata?.name}`];
+  const sourceKey = (cm: ReadonlyConfigMap) => [`${cm.metadata?.namespace}/${cm.metadata?.name}`];
   return (
-    controllerFor(manager, builtinResources.configMaps, sourceSelector)
+    controllerFor(manager, ConfigMapResource, sourceSelector)
       // A copy changed or deleted by someone else: reconcile its source.
       .watches<ConfigMap>(
-        builtinResources.configMaps,
+        ConfigMapResource,
         (cm) => {
           const src = cm.metadata?.annotations?.[SOURCE_ANNOTATION];
           return src ? [src] : [];
@@ -131,8 +131,8 @@ export function addPropagator(manager: Manager, opts: PropagatorOptions = {}): C
         copySelector,
       )
       // A namespace gained or lost the label: every source (and every source that has copies) may change.
-      .watches<Namespace>(
-        builtinResources.namespaces,
+      .watches(
+        NamespaceResource,
         () => [...sourceLister.list().flatMap(sourceKey), ...copies.getIndexer().listIndexFuncValues(SOURCE_INDEX)],
         namespaceSelector,
       )

@@ -1,9 +1,10 @@
 // The example controller against the real control plane: proves that the primitives compose into a
 // working controller from their public APIs alone.
-import { builtinResources, isNotFound, KubeClient } from "@minitask/client";
+import { configMapClient } from "@minitask/api/core/v1";
+import { isNotFound, KubeClient } from "@minitask/client";
 import { createTestNamespace, eventually, kubectl, testEnv } from "@minitask/testenv/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ConfigMap, newPropagator, SOURCE_LABEL, TARGET_NS_LABEL } from "./controller.ts";
+import { newPropagator, SOURCE_LABEL, TARGET_NS_LABEL } from "./controller.ts";
 
 describe("configmap-propagator example", () => {
   let client: KubeClient;
@@ -32,7 +33,7 @@ describe("configmap-propagator example", () => {
     await client.close();
   });
 
-  const cms = () => client.resource<ConfigMap>(builtinResources.configMaps);
+  const cms = () => configMapClient(client);
   const copyIn = async (ns: string) => {
     try {
       return await cms().inNamespace(ns).get("settings");
