@@ -362,7 +362,9 @@ function packageFiles(pkg: Package, ctx: Context): GeneratedFile[] {
   for (const name of [...pkg.schemas].sort((a, b) => compareStrings(shortOf.get(a) ?? a, shortOf.get(b) ?? b))) {
     const src = ctx.sources.get(name) as Source;
     usedSources.add(src.gv.input.source);
-    converter ??= new SchemaConverter(registry, { source: src.gv.input.source }, { resolveRef });
+    const where = { source: src.gv.input.source, document: src.gv.input.document };
+    converter ??= new SchemaConverter(registry, where, { resolveRef });
+    converter.setLocation(where);
     const r = ctx.resources.get(name);
     const gvks = groupVersionKinds(src.schema);
     const props = isRecord(src.schema.properties) ? src.schema.properties : {};

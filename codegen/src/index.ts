@@ -1,4 +1,5 @@
-// @minitask/codegen — CRD OpenAPI v3 schemas → typed TypeScript models, clients, listers and informers.
+// @minitask/codegen — CRD OpenAPI v3 schemas (and the apiserver's OpenAPI v3 documents of built-in
+// group/versions) → typed TypeScript models, clients, listers and informers.
 export { type Crd, type CrdVersion, readCrd } from "./crd.ts";
 export { CodegenError, formatJsonPath, isCodegenError, type JsonPath, type Location } from "./errors.ts";
 export { type Biome, findBiome, formatWithBiome } from "./format.ts";
@@ -20,4 +21,10 @@ export {
   type ReadOptions,
   readManifestFile,
 } from "./load.ts";
+export {
+  isOpenApiDocument,
+  type OpenApiGroupVersion,
+  type OpenApiResource,
+  readOpenApi,
+} from "./openapi.ts";
 export { apply, type Plan, plan } from "./write.ts";

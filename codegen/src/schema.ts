@@ -80,7 +80,7 @@ export interface ComponentInput {
 
 export class SchemaConverter {
   readonly #names: NameRegistry;
-  readonly #loc: Location;
+  #loc: Location;
   readonly #openapi: OpenApiSemantics | undefined;
   #decls: Decl[] = [];
   /** Declarations by the canonical JSON of their schema: equal schemas share one declaration. */
@@ -97,6 +97,11 @@ export class SchemaConverter {
     this.#names = names;
     this.#loc = location;
     this.#openapi = openapi;
+  }
+
+  /** Where the schemas converted next come from (for errors): a converter may read several documents. */
+  setLocation(location: Location): void {
+    this.#loc = location;
   }
 
   /** The declarations made since the last call (components and the enums they use), in order. */
