@@ -1,15 +1,7 @@
 // The composition root of minitask-controller: a Manager (clients, informers, leader election, probes,
 // metrics, ordered shutdown) and one controller built on it — TaskRuns, the Pods they own (only ours),
 // and the Tasks they name — whose reconcile is the TaskRunReconciler.
-import {
-  builtinResources,
-  type KubeObject,
-  ResourceClient,
-  type ResourceDescriptor,
-  type Transport,
-  type Writable,
-  type WriteOptions,
-} from "@minitask/client";
+import { builtinResources, type KubeObject } from "@minitask/client";
 import {
   type Controller,
   controllerFor,
@@ -19,14 +11,7 @@ import {
   parseBindAddress,
   type ShutdownSignals,
 } from "@minitask/controller";
-import {
-  type Lister,
-  MutationCache,
-  metaNamespaceKeyFunc,
-  newLister,
-  type SharedIndexInformer,
-  type SharedInformerFactory,
-} from "@minitask/informers";
+import { metaNamespaceKeyFunc, newLister, type SharedInformerFactory } from "@minitask/informers";
 import { GROUP, LABEL_MANAGED_BY, MANAGED_BY, TaskResource, type TaskRun, TaskRunResource } from "../contract.ts";
 import { Dashboard } from "../dashboard/server.ts";
 import { parseDuration } from "../duration.ts";
@@ -99,69 +84,6 @@ function envDuration(name: string): number | undefined {
   } catch (err) {
     throw new Error(`${name}: ${(err as Error).message}`);
   }
-}
-
-/** A resource client that hands every object its `create` returns to `record` (in every namespace it derives). */
-class CreateRecordingClient<T extends KubeObject> extends ResourceClient<T> {
-  readonly #transport: Transport;
-  readonly #record: (created: T) => void;
-
-  constructor(
-    transport: Transport,
-    descriptor: ResourceDescriptor,
-    namespace: string | undefined,
-    record: (created: T) => void,
-  ) {
-    super(transport, descriptor, namespace);
-    this.#transport = transport;
-    this.#record = record;
-  }
-
-  override inNamespace(namespace: string): ResourceClient<T> {
-    return new CreateRecordingClient<T>(this.#transport, this.descriptor, namespace, this.#record);
-  }
-
-  override allNamespaces(): ResourceClient<T> {
-    return new CreateRecordingClient<T>(this.#transport, this.descriptor, undefined, this.#record);
-  }
-
-  override async create(obj: Writable<T>, options?: WriteOptions): Promise<T> {
-    const created = await super.create(obj, options);
-    this.#record(created);
-    return created;
-  }
-}
-
-/**
- * Read-your-writes for the pods the reconciler creates: a pod lister that also answers with a pod we created
- * until the informer's cache holds it, and a pod client that records what its creates return. Without it, the
- * reconcile woken by the run's own status write (`Pending`, with the pod's name) — whose watch event often
- * arrives before the pod's — finds no pod in the cache and must read it from the apiserver. The pod informer's
- * resource version tells when its cache has seen past a create, so a pod deleted since is never brought back
- * (then the reconciler's live read decides, as before).
- */
-function podReadYourWrites(
-  informer: SharedIndexInformer<Pod>,
-  transport: Transport,
-): { readonly pods: Lister<Pod>; readonly podClient: ResourceClient<Pod> } {
-  const created = new MutationCache<Pod>({
-    includeAdds: true,
-    cacheResourceVersion: () => informer.lastSyncResourceVersion(),
-  });
-  const cached = newLister(informer.getIndexer());
-  const pods: Lister<Pod> = {
-    list: cached.list,
-    get: (key) => created.newer(key, cached.get(key)),
-    namespace: (ns) => {
-      const inNs = cached.namespace(ns);
-      return { list: inNs.list, get: (name) => created.newer(`${ns}/${name}`, inNs.get(name)) };
-    },
-  };
-  // Recorded as the informer would cache it (trimmed).
-  const podClient = new CreateRecordingClient<Pod>(transport, builtinResources.pods, undefined, (pod) =>
-    created.record(trimPod(pod)),
-  );
-  return { pods, podClient };
 }
 
 /** Whether `--dashboard-bind-address` turns the dashboard on ("0" and "" leave it off). */
@@ -256,13 +178,12 @@ export async function startController(
   taskRunInformer.addIndexers({
     [TASK_REF_INDEX]: (tr) => (tr.spec?.taskRef ? [`${tr.metadata?.namespace ?? ""}/${tr.spec.taskRef}`] : []),
   });
-  const { pods, podClient } = podReadYourWrites(podInformer, mgr.client.transport);
   const reconciler = new TaskRunReconciler({
     taskRuns: taskRunLister(taskRunInformer),
     tasks: taskLister(taskInformer),
-    pods,
+    pods: newLister(podInformer.getIndexer()),
     taskRunClient: taskRunClient(mgr.client),
-    podClient,
+    podClient: mgr.client.resource<Pod>(builtinResources.pods),
     events: mgr.eventRecorder(`${GROUP}/taskrun-controller`),
     imagePullTimeoutMs: cfg.imagePullTimeoutMs,
     ttlAfterFinishedMs: cfg.ttlAfterFinishedMs,
