@@ -1,7 +1,7 @@
 // `npm run bench -- controller [--json] [--quick] [--rounds N] [--workload fast,slow] [--workers 4,16]
 //                              [--scale] [--side both|ours|peer] [--no-peer] [--runs N --rate R] [--kwok-delay D]
 //                              [--replicas 1,2,3 --sharding] [--cached N] [--node-options 'FLAGS']
-//                              [--cpu-prof DIR] [--heap-snapshot DIR]`
+//                              [--cpu-prof DIR] [--heap-snapshot DIR] [--tree NAME=DIR[:FLAGS]]… [--side none]`
 //
 // Mini Task Runner end to end, our controller against a client-go controller doing the same job
 // (bench/peers/controller: the original lifecycle with shared informers, listers, a rate-limited workqueue
@@ -37,12 +37,18 @@
 // and the total throughput (the peer has no sharding and runs with one replica only). With `--cached N` it
 // also measures our controller's RSS with N finished TaskRuns and their Pods cached.
 //
+// A/B of our own changes: `--tree NAME=DIR` (repeatable) adds a side that runs our controller as compiled in
+// another checkout (DIR/packages/taskrunner/dist; `npm run build` there first), alternating with the others;
+// the summary gives each tree's medians and its ratios to the first tree. `--side none` runs only the trees.
+// `NAME=DIR:FLAGS` adds FLAGS to that side's NODE_OPTIONS (V8 flag experiments with the same build).
+//
 // Profiling our side: `--node-options 'FLAGS'` appends V8/Node flags to the deployed NODE_OPTIONS of the
 // measured controllers; `--cpu-prof DIR` is `--node-options '--cpu-prof --cpu-prof-dir=DIR'` (one
 // .cpuprofile per controller process, written when it exits); `--heap-snapshot DIR` writes a heap snapshot of
 // each of our controllers once all runs are terminal, after CPU and peak RSS have been read.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -75,7 +81,8 @@ interface TaskRunLike extends KubeObject {
   status?: { phase?: string };
 }
 
-type Side = "ours" | "peer";
+/** "ours", "peer", or the name of a `--tree` (our controller built in another checkout). */
+type Side = string;
 
 interface Workload {
   readonly name: string;
@@ -185,14 +192,78 @@ interface Running {
   stop(): Promise<void>;
 }
 
+/** A port that is free on 127.0.0.1 right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
+/** Our controller as built in another checkout (`--tree NAME=DIR`: `DIR/packages/taskrunner/dist/…`). */
+async function startTree(
+  tree: string,
+  kubeconfig: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<Running> {
+  const [metricsPort, healthPort] = [await freePort(), await freePort()];
+  const child = spawn(
+    process.execPath,
+    [
+      join(tree, "packages/taskrunner/dist/cli/minitask-controller.js"),
+      "--kubeconfig",
+      kubeconfig,
+      `--metrics-bind-address=127.0.0.1:${metricsPort}`,
+      `--health-probe-bind-address=127.0.0.1:${healthPort}`,
+      ...args,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1", ...env } },
+  );
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    err = (err + d.toString()).slice(-4000);
+  });
+  const exited = new Promise<void>((r) => child.on("exit", () => r()));
+  await eventually("controller ready", async () => {
+    if (child.exitCode !== null) throw new Error(`the controller of ${tree} exited: ${err.trim()}`);
+    try {
+      return (await httpGet(healthPort, "/readyz")).status === 200 ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+  return {
+    pid: child.pid ?? 0,
+    scrape: async () => (await httpGet(metricsPort, "/metrics")).body,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
 async function startOurs(
   kubeconfig: string,
   ns: string,
   workers: number,
   sharding: string[],
   nodeOptions: string | undefined,
+  tree?: string,
 ): Promise<Running> {
   const env = nodeOptions ? { NODE_OPTIONS: `${DEPLOYED_ENV.NODE_OPTIONS} ${nodeOptions}`.trim() } : DEPLOYED_ENV;
+  if (tree !== undefined) {
+    return startTree(
+      tree,
+      kubeconfig,
+      [`--workers=${workers}`, `--namespace=${ns}`, "--log-level=warn", ...sharding],
+      env,
+    );
+  }
   const ctrl: ControllerProcess = await startControllerProcess(
     kubeconfig,
     [`--workers=${workers}`, `--namespace=${ns}`, "--log-level=warn", ...sharding],
@@ -295,6 +366,10 @@ interface RunOptions {
   readonly nodeOptions: string | undefined;
   /** Folder for a heap snapshot of our controller, taken once all runs are terminal (after the measurements). */
   readonly heapSnapshotDir: string | undefined;
+  /** `--tree` sides: name → checkout whose compiled controller runs for that side. */
+  readonly trees: ReadonlyMap<string, string>;
+  /** `--tree NAME=DIR:FLAGS`: NODE_OPTIONS added for that side only. */
+  readonly treeNodeOptions: ReadonlyMap<string, string>;
 }
 
 async function runOnce(
@@ -435,12 +510,13 @@ async function runOnce(
       const sharding = replicas > 1 ? ["--sharding", "--shard-buckets=16", `--leader-election-namespace=${ns}`] : [];
       const nodeOptions = [
         o.nodeOptions ?? "",
+        o.treeNodeOptions.get(side) ?? "",
         o.heapSnapshotDir ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${o.heapSnapshotDir}` : "",
       ]
         .join(" ")
         .trim();
       for (let i = 0; i < replicas; i++) {
-        ctrls.push(await startOurs(cp.kubeconfig, ns, workers, sharding, nodeOptions || undefined));
+        ctrls.push(await startOurs(cp.kubeconfig, ns, workers, sharding, nodeOptions || undefined, o.trees.get(side)));
       }
     }
     const scrape = () => Promise.all(ctrls.map((c) => c.scrape()));
@@ -512,7 +588,7 @@ async function runOnce(
     const runByThread = threadCpuDelta(threadsBefore, threadCpuSeconds(firstPid), n);
     const peaks = ctrls.map((c) => peakRss(c.pid));
     const afters = await scrape();
-    if (o.heapSnapshotDir && side === "ours") {
+    if (o.heapSnapshotDir && side !== "peer") {
       // After the measurements: writing a snapshot takes seconds and grows the RSS.
       const count = () => readdirSync(o.heapSnapshotDir ?? "").filter((f) => f.endsWith(".heapsnapshot")).length;
       const before = count();
@@ -732,13 +808,15 @@ interface Options {
   kwokDelay: string | undefined;
   nodeOptions: string | undefined;
   heapSnapshotDir: string | undefined;
+  trees: Map<string, string>;
+  treeNodeOptions: Map<string, string>;
 }
 
 const USAGE =
   "usage: controller [--json] [--quick] [--rounds N] [--workload fast,slow|none] [--workers 4,16] [--scale] [--scale-runs N] " +
-  "[--side both|ours|peer] [--no-peer] " +
+  "[--side both|ours|peer|none] [--no-peer] " +
   "[--runs N --rate R] [--kwok-delay D] [--replicas 1,2,3 --sharding] [--cached N] " +
-  "[--node-options 'FLAGS'] [--cpu-prof DIR] [--heap-snapshot DIR]";
+  "[--node-options 'FLAGS'] [--cpu-prof DIR] [--heap-snapshot DIR] [--tree NAME=DIR[:NODE_OPTIONS]]…";
 
 function parseArgs(args: readonly string[]): Options {
   const positive = (flag: string, v: string | undefined): number => {
@@ -769,6 +847,8 @@ function parseArgs(args: readonly string[]): Options {
     kwokDelay: undefined,
     nodeOptions: undefined,
     heapSnapshotDir: undefined,
+    trees: new Map(),
+    treeNodeOptions: new Map(),
   };
   const addNodeOptions = (x: string) => {
     o.nodeOptions = `${o.nodeOptions ?? ""} ${x}`.trim();
@@ -788,10 +868,10 @@ function parseArgs(args: readonly string[]): Options {
     else if (a === "--no-peer") o.peer = false;
     else if (a === "--side") {
       const side = v();
-      if (side !== "both" && side !== "ours" && side !== "peer")
-        throw new Error(`--side needs both, ours or peer; ${USAGE}`);
-      o.ours = side !== "peer";
-      o.peer = side !== "ours";
+      if (side !== "both" && side !== "ours" && side !== "peer" && side !== "none")
+        throw new Error(`--side needs both, ours, peer or none; ${USAGE}`);
+      o.ours = side === "both" || side === "ours";
+      o.peer = side === "both" || side === "peer";
     } else if (a === "--sharding") sharding = true;
     else if (a === "--rounds") rounds = positive(a, v());
     else if (a === "--workload") {
@@ -809,7 +889,18 @@ function parseArgs(args: readonly string[]): Options {
       addNodeOptions(x);
     } else if (a === "--cpu-prof") addNodeOptions(`--cpu-prof --cpu-prof-dir=${dir(a, v())}`);
     else if (a === "--heap-snapshot") o.heapSnapshotDir = dir(a, v());
-    else if (a === "--kwok-delay") {
+    else if (a === "--tree") {
+      const m = /^([a-z][a-z0-9-]*)=([^:]+)(?::(.*))?$/.exec(v() ?? "");
+      if (!m || m[1] === "ours" || m[1] === "peer") {
+        throw new Error(`--tree needs NAME=DIR[:NODE_OPTIONS] (NAME not ours/peer); ${USAGE}`);
+      }
+      const treeDir = resolve(m[2] as string);
+      if (m[3]) o.treeNodeOptions.set(m[1] as string, m[3]);
+      if (!existsSync(join(treeDir, "packages/taskrunner/dist/cli/minitask-controller.js"))) {
+        throw new Error(`--tree ${m[1]}: build it first (npm run build in ${treeDir})`);
+      }
+      o.trees.set(m[1] as string, treeDir);
+    } else if (a === "--kwok-delay") {
       const d = v();
       if (!d || !/^\d+(\.\d+)?(ms|s|m)$/.test(d)) throw new Error(`--kwok-delay needs a duration such as 0s; ${USAGE}`);
       o.kwokDelay = d;
@@ -888,6 +979,8 @@ export async function run(args: string[]): Promise<void> {
     peerBinary: peer?.path,
     nodeOptions: o.nodeOptions,
     heapSnapshotDir: o.heapSnapshotDir,
+    trees: o.trees,
+    treeNodeOptions: o.treeNodeOptions,
   };
   const uptimeBefore = loadavg();
   log(
@@ -915,6 +1008,11 @@ export async function run(args: string[]): Promise<void> {
       for (const workers of o.workers) {
         const ours = async () => {
           if (o.ours) for (const replicas of o.replicas) await sample("ours", w, workers, replicas, r);
+          // Other checkouts of ours, in turn (rotated each round so that none always runs first).
+          const names = [...o.trees.keys()];
+          for (let i = 0; i < names.length; i++) {
+            await sample(names[(i + r) % names.length] as string, w, workers, 1, r);
+          }
         };
         const theirs = async () => {
           if (peer) await sample("peer", w, workers, 1, r);
@@ -949,7 +1047,16 @@ export async function run(args: string[]): Promise<void> {
 
   const comparison: Record<
     string,
-    Record<string, { ours: Summary | null; peer: Summary | null; ratios: Record<string, number> | null }>
+    Record<
+      string,
+      {
+        ours: Summary | null;
+        peer: Summary | null;
+        ratios: Record<string, number> | null;
+        /** `--tree` sides, and their ratios to the first tree (e.g. after/before a change). */
+        trees?: Record<string, { summary: Summary; ratiosToFirst: Record<string, number> }>;
+      }
+    >
   > = {};
   for (const w of o.workloads) {
     const byWorkers: (typeof comparison)[string] = {};
@@ -958,7 +1065,22 @@ export async function run(args: string[]): Promise<void> {
         samples.filter((s) => s.side === side && s.workload === w.name && s.workers === workers && s.replicas === 1);
       const ours = o.ours ? summarize(pick("ours")) : null;
       const theirs = o.peer ? summarize(pick("peer")) : null;
-      byWorkers[String(workers)] = { ours, peer: theirs, ratios: ours && theirs ? ratios(ours, theirs) : null };
+      const entry: (typeof byWorkers)[string] = {
+        ours,
+        peer: theirs,
+        ratios: ours && theirs ? ratios(ours, theirs) : null,
+      };
+      byWorkers[String(workers)] = entry;
+      if (o.trees.size > 0) {
+        const names = [...o.trees.keys()];
+        const first = summarize(pick(names[0] as string));
+        entry.trees = Object.fromEntries(
+          names.map((name) => {
+            const summary = summarize(pick(name));
+            return [name, { summary, ratiosToFirst: ratios(summary, first) }];
+          }),
+        );
+      }
     }
     comparison[w.name] = byWorkers;
   }
@@ -1000,6 +1122,8 @@ export async function run(args: string[]): Promise<void> {
       ours: o.ours,
       peer: o.peer,
       nodeOptions: o.nodeOptions ?? null,
+      trees: Object.fromEntries(o.trees),
+      treeNodeOptions: Object.fromEntries(o.treeNodeOptions),
     },
     comparison,
     targets,
@@ -1042,6 +1166,10 @@ export async function run(args: string[]): Promise<void> {
       row("ours", c.ours, String(c.ours?.wrongOutcomes ?? ""));
       row("client-go", c.peer, String(c.peer?.wrongOutcomes ?? ""));
       row("ratio", c.ratios, "");
+      for (const [name, t] of Object.entries(c.trees ?? {})) {
+        row(name, t.summary, String(t.summary.wrongOutcomes));
+        row(`${name}/first`, t.ratiosToFirst, "");
+      }
     }
   }
   for (const [k, v] of Object.entries(targets)) {
