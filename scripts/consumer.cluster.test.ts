@@ -166,7 +166,9 @@ describe("the packages as another project installs them", () => {
         // kubectl's completion helper prints the commands it completes when given nothing.
         const args = name === "kubectl_complete-task" ? [] : ["--help"];
         const r = await sh(bin(name), args, project);
-        expect(r.stdout, `${name} ${args.join(" ")}`).toMatch(name === "kubectl_complete-task" ? /^start$/m : /Usage: /);
+        expect(r.stdout, `${name} ${args.join(" ")}`).toMatch(
+          name === "kubectl_complete-task" ? /^start$/m : /Usage: /,
+        );
       }
     }
     expect((await sh(bin("kubectl-task"), ["--version"], project)).stdout).toMatch(/^kubectl-task 0\.1\.0/);
