@@ -961,6 +961,59 @@ describe("commands against a fake apiserver", () => {
     });
   });
 
+  it("follow: attempts that came and went between two watch events are still shown, from status.retriesStatus", async () => {
+    const pods = ["q-pod", "q-pod-retry1", "q-pod-retry2"];
+    for (const [i, p] of pods.entries()) {
+      api.addPod(NS, p, ["greet"]);
+      api.setLog(NS, p, "step-greet", `attempt ${i + 1}\n`);
+    }
+    const failedStep = [{ name: "greet", container: "step-greet", state: "Failed" as const, exitCode: 1 }];
+    const attempt = (podName: string) => ({
+      phase: "Failed" as const,
+      reason: "StepFailed",
+      message: 'step "greet" failed with exit code 1',
+      podName,
+      steps: failedStep,
+    });
+    seedRun("q", { phase: "Running", podName: "q-pod", steps: [{ name: "greet", state: "Waiting" }] }, { retries: 2 });
+    const pending = run(["logs", "q", "-f"]);
+    // One status write takes the run from its first attempt (not started) to its last (failed).
+    const deadline = Date.now() + 10_000;
+    while (!api.requests.some((q) => q.query.get("watch") === "true")) {
+      if (Date.now() > deadline) throw new Error("the run was never watched");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    api.setStatus(NS, "q", {
+      phase: "Failed",
+      reason: "StepFailed",
+      message: 'step "greet" failed with exit code 1',
+      podName: "q-pod-retry2",
+      steps: failedStep,
+      retriesStatus: [attempt("q-pod"), attempt("q-pod-retry1")],
+    });
+    const r = await pending;
+    expect(r.code).toBe(1);
+    const failedLine = "=== step greet failed: exit code 1";
+    const why = '(StepFailed: step "greet" failed with exit code 1)';
+    expect(r.stdout.split("\n")).toEqual([
+      "=== step greet",
+      "[greet] attempt 1",
+      failedLine,
+      `=== retry 1 of 2 in pod q-pod-retry1: attempt 1 Failed ${why}`,
+      "=== step greet",
+      "[greet] attempt 2",
+      failedLine,
+      `=== retry 2 of 2 in pod q-pod-retry2: attempt 2 Failed ${why}`,
+      "=== step greet",
+      "[greet] attempt 3",
+      failedLine,
+      "",
+    ]);
+    expect(r.stderr).toBe(
+      'error: taskrun "q" failed (after 2 retries): StepFailed: step "greet" failed with exit code 1\n',
+    );
+  });
+
   it("rerun: a new run like the old one (the Task checked again), followed or printed as asked", async () => {
     seedRun(
       "b1",

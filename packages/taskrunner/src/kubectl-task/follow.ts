@@ -150,7 +150,8 @@ function retryText(run: TaskRun, attempt: number): string {
   const prev = run.status?.retriesStatus?.[attempt - 1];
   const why = [prev?.reason, prev?.message].filter((x) => x).join(": ");
   const of = run.spec?.retries !== undefined ? ` of ${run.spec.retries}` : "";
-  return `retry ${attempt}${of} in pod ${podOf(run)}: attempt ${attempt} ${prev?.phase ?? "ended"}${why ? ` (${why})` : ""}`;
+  const pod = podOfAttempt(run, attempt);
+  return `retry ${attempt}${of} in pod ${pod}: attempt ${attempt} ${prev?.phase ?? "ended"}${why ? ` (${why})` : ""}`;
 }
 
 /**
@@ -204,9 +205,10 @@ export async function followRun(session: Session, initial: TaskRun, opts: Follow
       const s = stepAt(run, i, attempt);
       if (s === undefined) {
         if (!retried(run)) break;
-        // This attempt is over: announce the next one and show its steps from the first.
+        // This attempt is over: announce the next one and show its steps from the first (one attempt at a
+        // time: an attempt that came and went while we watched is shown from status.retriesStatus).
         term.done();
-        attempt = attemptOf(run);
+        attempt++;
         // With --step, stdout is that step's log alone.
         if (opts.step === undefined) term.line(`${mark.retry} ${retryText(run, attempt)}`);
         else term.errLine(term.ce.dim(retryText(run, attempt)));
