@@ -4,6 +4,7 @@
 // that joins late gets what was read so far, then the rest as it comes.
 
 import { TextDecoder } from "node:util";
+import { type Logger, silentLogger } from "@minitask/informers";
 
 /** A container of a pod. */
 export interface ContainerRef {
@@ -49,6 +50,8 @@ export interface LogHubOptions {
   readonly maxLogs?: number;
   /** Text is passed on at most this often. Default 50 ms. */
   readonly flushMs?: number;
+  /** Each stream opened and closed, at debug level. */
+  readonly logger?: Logger;
 }
 
 export const DEFAULT_MAX_BYTES_PER_LOG = 256 * 1024;
@@ -77,6 +80,7 @@ export class LogHub {
   readonly #entries = new Map<string, Entry>();
   readonly #maxBytes: number;
   readonly #maxLogs: number;
+  readonly #log: Logger;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -84,6 +88,7 @@ export class LogHub {
     this.#o = o;
     this.#maxBytes = o.maxBytesPerLog ?? DEFAULT_MAX_BYTES_PER_LOG;
     this.#maxLogs = o.maxLogs ?? DEFAULT_MAX_LOGS;
+    this.#log = o.logger ?? silentLogger;
   }
 
   /** How many containers' logs are held, and how many of them have an open stream. */
@@ -167,6 +172,8 @@ export class LogHub {
 
   async #pump(e: Entry): Promise<void> {
     let stream: LogStream | undefined;
+    const { namespace, pod, container } = e.ref;
+    this.#log.debug({ namespace, pod, container }, "dashboard: log stream opened");
     try {
       stream = await this.#o.open(e.ref, { limitBytes: this.#maxBytes, signal: e.abort.signal });
       for await (const chunk of stream.body) {
@@ -187,6 +194,8 @@ export class LogHub {
       this.#finish(e, { reason: "error", message: err instanceof Error ? err.message : String(err) });
     } finally {
       stream?.close();
+      const reason = e.abort.signal.aborted ? "no browser shows it" : (e.end?.reason ?? "");
+      this.#log.debug({ namespace, pod, container, reason }, "dashboard: log stream closed");
     }
   }
 

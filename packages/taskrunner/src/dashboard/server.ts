@@ -208,6 +208,7 @@ export class Dashboard {
             readiness: (ref) => logReadiness(this.#pod(ref.namespace, ref.pod), ref.container),
             ...(opts.maxLogBytes !== undefined ? { maxBytesPerLog: opts.maxLogBytes } : {}),
             ...(opts.maxLogs !== undefined ? { maxLogs: opts.maxLogs } : {}),
+            logger,
           })
         : undefined;
     this.#eventInformers = opts.eventInformers ?? (client ? apiEventInformers(client, logger) : undefined);

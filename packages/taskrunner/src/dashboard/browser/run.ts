@@ -240,8 +240,8 @@ function renderAttempts(d, now) {
       (a.message ? '<div class="reason">' + esc(a.message) + '</div>' : "");
     const summary = el.querySelector("summary");
     if (summary.innerHTML !== html) summary.innerHTML = html;
-    // An attempt's steps (and their blocks) are made when it is first opened.
-    if (el.open) renderSteps(el.querySelector(".attempt-steps"), a.podName, a.steps, now, true);
+    // An attempt's steps (and their blocks, which ask for their logs) are made when it is first opened.
+    if (el.open) renderSteps(el.querySelector(".attempt-steps"), a.podName, a.steps, now, false);
   });
 }
 

@@ -59,6 +59,6 @@ pre.log:empty { display:none; }
 .logend { padding:4px 12px 6px; font-size:12px; color:var(--dim); } .logend:empty { display:none; }
 .logend.error { color:var(--bad); }
 #results pre { margin:0; font:12px/1.5 ui-monospace, SFMono-Regular, Menlo, monospace; white-space:pre-wrap; overflow-wrap:anywhere; }
-#events td { font-size:13px; } #events tr.Warning td.type { color:var(--bad); }
+#events td { font-size:13px; } #events td:first-child { white-space:nowrap; } #events tr.Warning td.type { color:var(--bad); }
 details.attempt { margin:8px 0; } details.attempt > summary { cursor:pointer; padding:4px 0; }
 `;
