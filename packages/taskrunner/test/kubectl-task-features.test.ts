@@ -508,6 +508,9 @@ describe("describe sections", () => {
       "  3         r-pod-retry2   Running               30s ago   30s (running)   -",
     ]);
     expect(retriesCell(run as TaskRun)).toBe("2 (2 used)");
+    // Between two attempts the reason says so.
+    const between = { ...run, status: { ...run.status, reason: "Retrying", steps: [] } } as Partial<TaskRun>;
+    expect(attemptsSection(ctx(between)).split("\n").at(-1)).toMatch(/^\s+3\s+r-pod-retry2\s+Running \(Retrying\)\s+/);
     expect(retriesCell({ spec: { taskRef: "x", retries: 3 } })).toBe("3");
     expect(retriesCell({ spec: { taskRef: "x" } })).toBeUndefined();
     // A run without retries has no Attempts section.
@@ -1110,6 +1113,8 @@ describe("commands against a fake apiserver", () => {
     expect(await c("rerun", "")).toBe("r9\n:4\n");
     expect(await c("rerun", "-L", "h")).toBe("hello\n:4\n");
     expect(await c("delete", "--task", "")).toBe("build\nhello\n:4\n");
+    // --pod-template takes a file: no candidates, and no NoFileComp bit, so the shell offers file names.
+    expect(await c("start", "build", "--pod-template", "")).toBe(":0\n");
     expect(await c("logs", "r9", "--")).toContain("--sidecars\n");
     expect(await c("logs", "r9", "--")).toContain("--timestamps\n");
   });

@@ -142,7 +142,8 @@ export async function complete(session: Session, program: Command, words: readon
 
   if (pending !== undefined) {
     const long = pending.long ?? "";
-    if (long === "--kubeconfig") return emit([], Directive.Default);
+    // Flags that take a file: the shell completes file names.
+    if (long === "--kubeconfig" || long === "--pod-template") return emit([], Directive.Default);
     if (long === "--namespace") {
       return emit(
         await quietly(async () =>

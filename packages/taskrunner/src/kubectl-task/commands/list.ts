@@ -1,5 +1,5 @@
 // kubectl task list (Tasks) and kubectl task runs (TaskRuns, newest first).
-import { GROUP, isFinished, type Task, type TaskRun } from "../../contract.ts";
+import { GROUP, isFinished, Reasons, type Task, type TaskRun } from "../../contract.ts";
 import { ExitCode } from "../errors.ts";
 import { age, ago, listOf, parseTime, runDuration, serialise, table, truncate } from "../format.ts";
 import type { Session } from "../session.ts";
@@ -69,11 +69,17 @@ export function phaseCell(run: TaskRun, c: Styles): string {
   return phaseReasonCell(run.status?.phase, run.status?.reason, c);
 }
 
-/** `Failed (StepFailed)`, coloured by phase: the reason only where it says more (Failed, Pending). */
+/**
+ * `Failed (StepFailed)`, coloured by phase: the reason only where it says more (Failed, Pending, and a run
+ * between two attempts: `Running (Retrying)`).
+ */
 export function phaseReasonCell(phase: string | undefined, reason: string | undefined, c: Styles): string {
   if (phase === undefined) return c.gray("-");
   const showReason =
-    reason !== undefined && reason !== "" && reason !== phase && (phase === "Failed" || phase === "Pending");
+    reason !== undefined &&
+    reason !== "" &&
+    reason !== phase &&
+    (phase === "Failed" || phase === "Pending" || reason === Reasons.Retrying);
   const text = showReason ? `${phase} (${reason})` : phase;
   switch (phase) {
     case "Succeeded":
