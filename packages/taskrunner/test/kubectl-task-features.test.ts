@@ -128,9 +128,14 @@ describe("workspace bindings (-w)", () => {
       "pvc:c (read-only, subPath src)",
     );
     expect(bindingText({ name: "a", configMap: { name: "m", items: [{ key: "k", path: "p" }] } })).toBe(
-      "configmap:m (1 keys)",
+      "configmap:m (1 key)",
     );
     expect(bindingText({ name: "a", secret: { secretName: "s" } })).toBe("secret:s");
+    const items = [
+      { key: "a", path: "a" },
+      { key: "b", path: "b" },
+    ];
+    expect(bindingText({ name: "a", secret: { secretName: "s", items } })).toBe("secret:s (2 keys)");
   });
 });
 

@@ -72,6 +72,8 @@ export function validateWorkspaces(task: Task, given: readonly WorkspaceBinding[
   );
 }
 
+const keys = (n: number): string => `${n} key${n > 1 ? "s" : ""}`;
+
 /** A binding in the words of `-w`: `emptyDir`, `pvc:CLAIM`, `configmap:NAME`, `secret:NAME` (+ details). */
 export function bindingText(b: WorkspaceBinding): string {
   const extras: string[] = [];
@@ -81,10 +83,10 @@ export function bindingText(b: WorkspaceBinding): string {
     if (b.persistentVolumeClaim.readOnly) extras.push("read-only");
   } else if (b.configMap) {
     text = `configmap:${b.configMap.name}`;
-    if (b.configMap.items?.length) extras.push(`${b.configMap.items.length} keys`);
+    if (b.configMap.items?.length) extras.push(keys(b.configMap.items.length));
   } else if (b.secret) {
     text = `secret:${b.secret.secretName}`;
-    if (b.secret.items?.length) extras.push(`${b.secret.items.length} keys`);
+    if (b.secret.items?.length) extras.push(keys(b.secret.items.length));
   } else if (b.emptyDir) {
     text = "emptyDir";
     if (b.emptyDir.medium) extras.push(b.emptyDir.medium);
