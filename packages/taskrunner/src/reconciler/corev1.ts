@@ -1,146 +1,34 @@
-// The slice of core/v1 Pod the task runner reads and writes, typed as the JSON the apiserver sends
-// (timestamps are RFC 3339 strings). @kubernetes/client-node's models turn timestamps into Date objects
-// during its own deserialisation, which our undici transport does not do, so they would mistype these.
-import type { KubeObject } from "@minitask/client";
+// The core/v1 types the task runner reads and writes: @minitask/api's (generated from the apiserver's
+// OpenAPI), under the names this module has always exported. One difference: a container status needs only
+// its `name` here, because `trimPod` keeps just the names and states of the containers in the cache (the
+// apiserver always sends `image`, `imageID`, `ready` and `restartCount`).
+import type { corev1 } from "@minitask/api";
 
-export interface KeySelector {
-  name: string;
-  key: string;
-  optional?: boolean;
+export type KeySelector = corev1.ConfigMapKeySelector;
+export type EnvVar = corev1.EnvVar;
+export type EnvFromSource = corev1.EnvFromSource;
+export type VolumeMount = corev1.VolumeMount;
+export type KeyToPath = corev1.KeyToPath;
+export type Volume = corev1.Volume;
+export type SeccompProfile = corev1.SeccompProfile;
+export type SecurityContext = corev1.SecurityContext;
+export type PodSecurityContext = corev1.PodSecurityContext;
+export type Container = corev1.Container;
+export type ContainerState = corev1.ContainerState;
+export type PodCondition = corev1.PodCondition;
+
+/** A container's status as the cache keeps it: `name` and, when known, the rest of `corev1.ContainerStatus`. */
+export type ContainerStatus = Pick<corev1.ContainerStatus, "name"> & Partial<corev1.ContainerStatus>;
+
+/** `corev1.PodStatus` with container statuses as the cache keeps them. */
+export interface PodStatus extends Omit<corev1.PodStatus, "containerStatuses" | "initContainerStatuses"> {
+  initContainerStatuses?: ContainerStatus[];
+  containerStatuses?: ContainerStatus[];
 }
 
-export interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: {
-    secretKeyRef?: KeySelector;
-    configMapKeyRef?: KeySelector;
-    fieldRef?: { fieldPath: string };
-  };
-}
-
-export interface EnvFromSource {
-  prefix?: string;
-  secretRef?: { name: string; optional?: boolean };
-  configMapRef?: { name: string; optional?: boolean };
-}
-
-export interface VolumeMount {
-  name: string;
-  mountPath: string;
-  readOnly?: boolean;
-  subPath?: string;
-}
-
-export interface KeyToPath {
-  key: string;
-  path: string;
-}
-
-/** The volume sources a workspace binding can name. */
-export interface Volume {
-  name: string;
-  emptyDir?: { medium?: string; sizeLimit?: string | number };
-  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
-  configMap?: { name: string; items?: KeyToPath[] };
-  secret?: { secretName: string; items?: KeyToPath[] };
-}
-
-export interface SeccompProfile {
-  type: "RuntimeDefault" | "Localhost" | "Unconfined";
-  localhostProfile?: string;
-}
-
-/** The container securityContext fields the task runner sets. */
-export interface SecurityContext {
-  allowPrivilegeEscalation?: boolean;
-  capabilities?: { add?: string[]; drop?: string[] };
-  seccompProfile?: SeccompProfile;
-  runAsNonRoot?: boolean;
-  runAsUser?: number;
-  runAsGroup?: number;
-  privileged?: boolean;
-  readOnlyRootFilesystem?: boolean;
-}
-
-export interface PodSecurityContext {
-  seccompProfile?: SeccompProfile;
-  runAsNonRoot?: boolean;
-  runAsUser?: number;
-  runAsGroup?: number;
-  fsGroup?: number;
-}
-
-export interface Container {
-  name: string;
-  image: string;
-  command?: string[];
-  args?: string[];
-  env?: EnvVar[];
-  envFrom?: EnvFromSource[];
-  workingDir?: string;
-  resources?: { limits?: Record<string, string | number>; requests?: Record<string, string | number> };
-  securityContext?: SecurityContext;
-  imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
-  volumeMounts?: VolumeMount[];
-  /** `Always` on an init container: a native sidecar. */
-  restartPolicy?: "Always";
-  terminationMessagePath?: string;
-  terminationMessagePolicy?: "File" | "FallbackToLogsOnError";
-}
-
-export interface ContainerState {
-  waiting?: { reason?: string; message?: string };
-  running?: { startedAt?: string };
-  terminated?: { exitCode: number; reason?: string; message?: string; startedAt?: string; finishedAt?: string };
-}
-
-export interface ContainerStatus {
-  name: string;
-  state?: ContainerState;
-  ready?: boolean;
-  restartCount?: number;
-  image?: string;
-}
-
-export interface PodCondition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-}
-
-export interface Pod extends KubeObject {
-  spec?: {
-    restartPolicy?: string;
-    initContainers?: Container[];
-    containers: Container[];
-    serviceAccountName?: string;
-    automountServiceAccountToken?: boolean;
-    activeDeadlineSeconds?: number;
-    nodeName?: string;
-    enableServiceLinks?: boolean;
-    securityContext?: PodSecurityContext;
-    volumes?: Volume[];
-    // A TaskRun's podTemplate, passed through (the apiserver validates them).
-    nodeSelector?: Record<string, string>;
-    tolerations?: Record<string, unknown>[];
-    affinity?: Record<string, unknown>;
-    imagePullSecrets?: { name: string }[];
-    priorityClassName?: string;
-    runtimeClassName?: string;
-    schedulerName?: string;
-  };
-  status?: {
-    phase?: "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
-    reason?: string;
-    message?: string;
-    startTime?: string;
-    conditions?: PodCondition[];
-    initContainerStatuses?: ContainerStatus[];
-    containerStatuses?: ContainerStatus[];
-  };
+/** `corev1.Pod` with container statuses as the cache keeps them. */
+export interface Pod extends Omit<corev1.Pod, "status"> {
+  status?: PodStatus;
 }
 
 /**
