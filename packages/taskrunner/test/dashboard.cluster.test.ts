@@ -347,12 +347,13 @@ describe("a run's own page in headless Chromium, on the real node", () => {
     expect(hello.exit).toBe("exit 0");
     expect(hello.dur).toMatch(/^\d+s$/);
 
-    // The second step's first line shows while the step still runs (the run, read from the apiserver, agrees).
+    // The second step's first line shows while the step still runs (it waits for the file; the run, read from
+    // the apiserver, agrees). The log may come before the run's status says Running: both are waited for.
     const waiting = await until("the wait step's first line, live", async () => {
       const s = await readStep(page, "wait");
-      return s.log.includes("waiting for go") ? s : undefined;
+      return s.log.includes("waiting for go") && s.state === "Running" ? s : undefined;
     });
-    expect(waiting.state).toBe("Running");
+    expect(waiting.log).toBe("waiting for go\n");
     expect(waiting.exit).toBe("");
     const live = await taskRunClient(client, ns).get(runName);
     expect(live.status?.phase).toBe("Running");
@@ -391,7 +392,7 @@ describe("a run's own page in headless Chromium, on the real node", () => {
     await kubectl(["exec", "-n", ns, podName, "-c", "step-wait", "--", "touch", "/workspace/shared/go"]);
     const done = await until("the wait step to finish on the page", async () => {
       const s = await readStep(page, "wait");
-      return s.state === "Succeeded" ? s : undefined;
+      return s.state === "Succeeded" && s.log.includes("released by go") ? s : undefined;
     });
     expect(done.log).toBe("waiting for go\nreleased by go\n");
     expect(done.exit).toBe("exit 0");
@@ -455,7 +456,7 @@ describe("a run's own page in headless Chromium, on the real node", () => {
     expect(await page.locator('#run-head dd[data-fact="Attempt"]').textContent()).toBe("2 of 2");
     const current = await until("the current attempt's log", async () => {
       const s = await readStep(page, "try");
-      return s.log ? s : undefined;
+      return s.log.endsWith("\n") && s.exit ? s : undefined;
     });
     expect(current.log).toBe(`attempt in ${runName}-pod-retry1\n`);
     expect(current.exit).toBe("exit 3");
@@ -466,7 +467,7 @@ describe("a run's own page in headless Chromium, on the real node", () => {
     await first.locator("summary").click();
     const earlier = await until("the first attempt's log", async () => {
       const s = await readStep(page, "try", '#attempts details.attempt[data-attempt="1"]');
-      return s.log ? s : undefined;
+      return s.log.endsWith("\n") && s.exit ? s : undefined;
     });
     expect(earlier.log).toBe(`attempt in ${runName}-pod\n`);
     expect(earlier.exit).toBe("exit 3");
@@ -480,7 +481,7 @@ describe("a run's own page in headless Chromium, on the real node", () => {
     await attempt.locator("summary").click();
     const again = await until("the first attempt's log in a fresh page", async () => {
       const s = await readStep(fresh, "try", '#attempts details.attempt[data-attempt="1"]');
-      return s.log ? s : undefined;
+      return s.log.endsWith("\n") ? s : undefined;
     });
     expect(again.log).toBe(`attempt in ${runName}-pod\n`);
     await fresh.close();
