@@ -62,6 +62,14 @@ export function stepContainerName(step: string): string {
   return `${STEP_CONTAINER_PREFIX}${step}`;
 }
 
+/** A sidecar's container is named `sidecar-<sidecar name>`; sidecars are not steps. */
+export const SIDECAR_CONTAINER_PREFIX = "sidecar-";
+
+/** The container name of a sidecar. */
+export function sidecarContainerName(sidecar: string): string {
+  return `${SIDECAR_CONTAINER_PREFIX}${sidecar}`;
+}
+
 const MAX_NAME = 63;
 
 /** `<base><suffix>`, with `base` cut and a hash of the full base inserted when the result would exceed 63. */

@@ -5,6 +5,7 @@ import type { DeepReadonly } from "@minitask/client";
 import {
   type AttemptStatus,
   resolvedSteps,
+  SIDECAR_CONTAINER_PREFIX,
   STEP_CONTAINER_PREFIX,
   type StepStatus,
   stepContainerName,
@@ -12,9 +13,6 @@ import {
   type TaskRun,
 } from "../contract.ts";
 import type { ContainerState, Pod } from "../reconciler/corev1.ts";
-
-/** A sidecar's container is named `sidecar-<name>` (the reconciler's `sidecarContainerName`). */
-export const SIDECAR_CONTAINER_PREFIX = "sidecar-";
 
 /** One row of the runs table. */
 export interface RunView {

@@ -2,7 +2,7 @@
 import { ApiError, isNotFound } from "@minitask/client";
 // The controller's naming rule (`<taskrun>-pod`, cut with a hash when longer than 63 characters).
 import type { StepStatus, Task, TaskRun } from "../contract.ts";
-import { attemptOf, podNameFor, STEP_CONTAINER_PREFIX } from "../contract.ts";
+import { attemptOf, podNameFor, SIDECAR_CONTAINER_PREFIX, STEP_CONTAINER_PREFIX } from "../contract.ts";
 import type { Api, ContainerStatus, Pod } from "./api.ts";
 import { CliError, isMissingResourceType } from "./errors.ts";
 import { parseTime } from "./format.ts";
@@ -72,9 +72,6 @@ export function stepsOf(run: TaskRun): StepRef[] {
     status: s,
   }));
 }
-
-/** A Task's sidecar runs in the container `sidecar-<name>` (the controller's naming, as Tekton's). */
-export const SIDECAR_CONTAINER_PREFIX = "sidecar-";
 
 /** A sidecar of a run's pod: its name (without the prefix), container, image and status. */
 export interface SidecarRef {

@@ -26,6 +26,7 @@ import {
   resolvedSteps,
   type Sidecar,
   type Step,
+  sidecarContainerName,
   stepContainerName,
   type TaskRunSpec,
 } from "../contract.ts";
@@ -45,9 +46,6 @@ export function stepSecurityContext(): SecurityContext {
 
 /** Runs `$MINITASK_SCRIPT` as a file, so that a script starting with `#!` gets its own interpreter. */
 const RUN_SHEBANG_SCRIPT = `f="$(mktemp)" && printf "%s" "$${SCRIPT_ENV}" > "$f" && chmod +x "$f" && unset ${SCRIPT_ENV} && exec "$f"`;
-
-/** The name of a sidecar's container. */
-export const sidecarContainerName = (name: string): string => `sidecar-${name}`;
 
 /** What every container of the pod shares: the substitutions, the workspace mounts, the results. */
 interface PodContext {
