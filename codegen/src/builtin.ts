@@ -13,7 +13,7 @@
 import { posix } from "node:path";
 import { assemble, constObject, header, Imports, moduleSource, type Style, staticSource } from "./emit.ts";
 import { CodegenError, type JsonPath } from "./errors.ts";
-import type { GeneratedFile, GeneratedKind } from "./generate.ts";
+import { type GeneratedFile, type GeneratedKind, kindModuleNames } from "./generate.ts";
 import { compareStrings, isRecord } from "./load.ts";
 import { type Decl, ref, T, type TsType, union } from "./model.ts";
 import { camelCase, GLOBAL_TYPE_NAMES, NameRegistry } from "./names.ts";
@@ -275,29 +275,6 @@ interface Context {
   readonly st: Style;
 }
 
-/** Names every resource claims in its package. */
-function fixedNames(kind: string): string[] {
-  const lower = camelCase(kind);
-  return [
-    `Readonly${kind}`,
-    `${kind}List`,
-    `${kind}ApiVersion`,
-    `${kind}Kind`,
-    `${kind}Plural`,
-    `${kind}GVK`,
-    `${kind}GVR`,
-    `${kind}Resource`,
-    `is${kind}`,
-    `${kind}Client`,
-    `${lower}Client`,
-    `${kind}Lister`,
-    `${kind}NamespaceLister`,
-    `${kind}Informer`,
-    `${lower}Informer`,
-    `${lower}Lister`,
-  ];
-}
-
 interface ResourceOutput {
   readonly r: OpenApiResource;
   readonly fileBase: string;
@@ -323,7 +300,7 @@ function packageFiles(pkg: Package, ctx: Context): GeneratedFile[] {
   for (const r of pkg.resources) {
     const src = ctx.sources.get(r.schemaName) as Source;
     const where = { source: src.gv.input.source, document: src.gv.input.document };
-    for (const n of fixedNames(r.kind)) {
+    for (const n of kindModuleNames(r.kind)) {
       if (!registry.take(n)) {
         throw new CodegenError(where, undefined, `the generated name ${n} of kind ${r.kind} is taken in ${pkg.dir}`);
       }

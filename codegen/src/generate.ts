@@ -197,11 +197,13 @@ export function generate(docs: readonly InputDocument[], options: GenerateOption
   };
 }
 
-/** Names every kind claims in its group/version (the registry refuses clashes between kinds). */
-function fixedNames(kind: string): string[] {
+/**
+ * The names a kind's generated module declares besides the kind's own type (its list, constants, guard, client,
+ * lister and informer); CRD and built-in generation both claim them in their registries, which refuse clashes.
+ */
+export function kindModuleNames(kind: string): string[] {
   const lower = camelCase(kind);
   return [
-    kind,
     `Readonly${kind}`,
     `${kind}List`,
     `${kind}ApiVersion`,
@@ -248,7 +250,7 @@ function generateGroupVersion(
     if (GLOBAL_TYPE_NAMES.includes(crd.kind)) {
       throw new CodegenError(loc, at, `kind ${crd.kind} would shadow the TypeScript type ${crd.kind}`);
     }
-    for (const n of fixedNames(crd.kind)) {
+    for (const n of [crd.kind, ...kindModuleNames(crd.kind)]) {
       if (!registry.take(n)) {
         throw new CodegenError(loc, at, `the generated name ${n} of kind ${crd.kind} clashes with another kind's`);
       }
