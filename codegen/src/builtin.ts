@@ -13,10 +13,10 @@
 import { posix } from "node:path";
 import { assemble, constObject, header, Imports, moduleSource, type Style, staticSource } from "./emit.ts";
 import { CodegenError, type JsonPath } from "./errors.ts";
-import { type GeneratedFile, type GeneratedKind, kindModuleNames } from "./generate.ts";
+import type { GeneratedFile, GeneratedKind } from "./generate.ts";
 import { compareStrings, isRecord } from "./load.ts";
 import { type Decl, ref, T, type TsType, union } from "./model.ts";
-import { camelCase, GLOBAL_TYPE_NAMES, NameRegistry } from "./names.ts";
+import { camelCase, GLOBAL_TYPE_NAMES, kindModuleNames, NameRegistry } from "./names.ts";
 import {
   apiVersion,
   groupVersionKinds,

@@ -24,7 +24,7 @@ import {
 import { CodegenError, formatLocation } from "./errors.ts";
 import { compareStrings, type InputDocument } from "./load.ts";
 import type { Decl, ModuleId } from "./model.ts";
-import { camelCase, GLOBAL_TYPE_NAMES, NameRegistry } from "./names.ts";
+import { camelCase, GLOBAL_TYPE_NAMES, kindModuleNames, NameRegistry } from "./names.ts";
 import { isOpenApiDocument, readOpenApi } from "./openapi.ts";
 import {
   compareSources,
@@ -195,32 +195,6 @@ export function generate(docs: readonly InputDocument[], options: GenerateOption
     skipped: skipped.sort(compareStrings),
     ignored,
   };
-}
-
-/**
- * The names a kind's generated module declares besides the kind's own type (its list, constants, guard, client,
- * lister and informer); CRD and built-in generation both claim them in their registries, which refuse clashes.
- */
-export function kindModuleNames(kind: string): string[] {
-  const lower = camelCase(kind);
-  return [
-    `Readonly${kind}`,
-    `${kind}List`,
-    `${kind}ApiVersion`,
-    `${kind}Kind`,
-    `${kind}Plural`,
-    `${kind}GVK`,
-    `${kind}GVR`,
-    `${kind}Resource`,
-    `is${kind}`,
-    `${kind}Client`,
-    `${lower}Client`,
-    `${kind}Lister`,
-    `${kind}NamespaceLister`,
-    `${kind}Informer`,
-    `${lower}Informer`,
-    `${lower}Lister`,
-  ];
 }
 
 interface KindOutput {

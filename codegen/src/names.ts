@@ -121,3 +121,29 @@ export class NameRegistry {
     return name;
   }
 }
+
+/**
+ * The names a kind's generated module declares besides the kind's own type (its list, constants, guard, client,
+ * lister and informer); CRD and built-in generation both claim them in their registries, which refuse clashes.
+ */
+export function kindModuleNames(kind: string): string[] {
+  const lower = camelCase(kind);
+  return [
+    `Readonly${kind}`,
+    `${kind}List`,
+    `${kind}ApiVersion`,
+    `${kind}Kind`,
+    `${kind}Plural`,
+    `${kind}GVK`,
+    `${kind}GVR`,
+    `${kind}Resource`,
+    `is${kind}`,
+    `${kind}Client`,
+    `${lower}Client`,
+    `${kind}Lister`,
+    `${kind}NamespaceLister`,
+    `${kind}Informer`,
+    `${lower}Informer`,
+    `${lower}Lister`,
+  ];
+}
