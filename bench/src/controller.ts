@@ -40,7 +40,8 @@
 // A/B of our own changes: `--tree NAME=DIR` (repeatable) adds a side that runs our controller as compiled in
 // another checkout (DIR/packages/taskrunner/dist; `npm run build` there first), alternating with the others;
 // the summary gives each tree's medians and its ratios to the first tree. `--side none` runs only the trees.
-// `NAME=DIR:FLAGS` adds FLAGS to that side's NODE_OPTIONS (V8 flag experiments with the same build).
+// `NAME=DIR:FLAGS` adds FLAGS to that side's node command line (V8 flag experiments with the same build; on
+// the command line, not in NODE_OPTIONS, which refuses most V8 flags).
 //
 // Profiling our side: `--node-options 'FLAGS'` appends V8/Node flags to the deployed NODE_OPTIONS of the
 // measured controllers; `--cpu-prof DIR` is `--node-options '--cpu-prof --cpu-prof-dir=DIR'` (one
@@ -210,11 +211,13 @@ async function startTree(
   kubeconfig: string,
   args: readonly string[],
   env: Record<string, string>,
+  nodeArgs: readonly string[],
 ): Promise<Running> {
   const [metricsPort, healthPort] = [await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       join(tree, "packages/taskrunner/dist/cli/minitask-controller.js"),
       "--kubeconfig",
       kubeconfig,
@@ -253,15 +256,16 @@ async function startOurs(
   workers: number,
   sharding: string[],
   nodeOptions: string | undefined,
-  tree?: string,
+  tree?: { readonly dir: string; readonly flags: string },
 ): Promise<Running> {
   const env = nodeOptions ? { NODE_OPTIONS: `${DEPLOYED_ENV.NODE_OPTIONS} ${nodeOptions}`.trim() } : DEPLOYED_ENV;
   if (tree !== undefined) {
     return startTree(
-      tree,
+      tree.dir,
       kubeconfig,
       [`--workers=${workers}`, `--namespace=${ns}`, "--log-level=warn", ...sharding],
       env,
+      tree.flags.split(/\s+/).filter(Boolean),
     );
   }
   const ctrl: ControllerProcess = await startControllerProcess(
@@ -369,7 +373,7 @@ interface RunOptions {
   /** `--tree` sides: name → checkout whose compiled controller runs for that side. */
   readonly trees: ReadonlyMap<string, string>;
   /** `--tree NAME=DIR:FLAGS`: NODE_OPTIONS added for that side only. */
-  readonly treeNodeOptions: ReadonlyMap<string, string>;
+  readonly treeNodeFlags: ReadonlyMap<string, string>;
 }
 
 async function runOnce(
@@ -510,13 +514,14 @@ async function runOnce(
       const sharding = replicas > 1 ? ["--sharding", "--shard-buckets=16", `--leader-election-namespace=${ns}`] : [];
       const nodeOptions = [
         o.nodeOptions ?? "",
-        o.treeNodeOptions.get(side) ?? "",
         o.heapSnapshotDir ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${o.heapSnapshotDir}` : "",
       ]
         .join(" ")
         .trim();
       for (let i = 0; i < replicas; i++) {
-        ctrls.push(await startOurs(cp.kubeconfig, ns, workers, sharding, nodeOptions || undefined, o.trees.get(side)));
+        const treeDir = o.trees.get(side);
+        const tree = treeDir === undefined ? undefined : { dir: treeDir, flags: o.treeNodeFlags.get(side) ?? "" };
+        ctrls.push(await startOurs(cp.kubeconfig, ns, workers, sharding, nodeOptions || undefined, tree));
       }
     }
     const scrape = () => Promise.all(ctrls.map((c) => c.scrape()));
@@ -809,7 +814,7 @@ interface Options {
   nodeOptions: string | undefined;
   heapSnapshotDir: string | undefined;
   trees: Map<string, string>;
-  treeNodeOptions: Map<string, string>;
+  treeNodeFlags: Map<string, string>;
 }
 
 const USAGE =
@@ -848,7 +853,7 @@ function parseArgs(args: readonly string[]): Options {
     nodeOptions: undefined,
     heapSnapshotDir: undefined,
     trees: new Map(),
-    treeNodeOptions: new Map(),
+    treeNodeFlags: new Map(),
   };
   const addNodeOptions = (x: string) => {
     o.nodeOptions = `${o.nodeOptions ?? ""} ${x}`.trim();
@@ -892,10 +897,10 @@ function parseArgs(args: readonly string[]): Options {
     else if (a === "--tree") {
       const m = /^([a-z][a-z0-9-]*)=([^:]+)(?::(.*))?$/.exec(v() ?? "");
       if (!m || m[1] === "ours" || m[1] === "peer") {
-        throw new Error(`--tree needs NAME=DIR[:NODE_OPTIONS] (NAME not ours/peer); ${USAGE}`);
+        throw new Error(`--tree needs NAME=DIR[:NODE_FLAGS] (NAME not ours/peer); ${USAGE}`);
       }
       const treeDir = resolve(m[2] as string);
-      if (m[3]) o.treeNodeOptions.set(m[1] as string, m[3]);
+      if (m[3]) o.treeNodeFlags.set(m[1] as string, m[3]);
       if (!existsSync(join(treeDir, "packages/taskrunner/dist/cli/minitask-controller.js"))) {
         throw new Error(`--tree ${m[1]}: build it first (npm run build in ${treeDir})`);
       }
@@ -980,7 +985,7 @@ export async function run(args: string[]): Promise<void> {
     nodeOptions: o.nodeOptions,
     heapSnapshotDir: o.heapSnapshotDir,
     trees: o.trees,
-    treeNodeOptions: o.treeNodeOptions,
+    treeNodeFlags: o.treeNodeFlags,
   };
   const uptimeBefore = loadavg();
   log(
@@ -1123,7 +1128,7 @@ export async function run(args: string[]): Promise<void> {
       peer: o.peer,
       nodeOptions: o.nodeOptions ?? null,
       trees: Object.fromEntries(o.trees),
-      treeNodeOptions: Object.fromEntries(o.treeNodeOptions),
+      treeNodeFlags: Object.fromEntries(o.treeNodeFlags),
     },
     comparison,
     targets,
