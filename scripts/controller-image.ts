@@ -59,7 +59,7 @@ const NODE_IN_IMAGE = "/nodejs/bin/node";
 
 /** The image's container config: the Dockerfile's ENTRYPOINT, USER, WORKDIR and ENV. */
 const IMAGE_CONFIG = {
-  Entrypoint: [NODE_IN_IMAGE, "--max-semi-space-size=4", ENTRY],
+  Entrypoint: [NODE_IN_IMAGE, "--max-semi-space-size=4", "--max-opt=2", "--single-threaded-gc", ENTRY],
   Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/nodejs/bin", "NODE_ENV=production"],
   User: "65532:65532",
   WorkingDir: "/app",

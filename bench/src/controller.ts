@@ -40,8 +40,9 @@
 // A/B of our own changes: `--tree NAME=DIR` (repeatable) adds a side that runs our controller as compiled in
 // another checkout (DIR/packages/taskrunner/dist; `npm run build` there first), alternating with the others;
 // the summary gives each tree's medians and its ratios to the first tree. `--side none` runs only the trees.
-// `NAME=DIR:FLAGS` adds FLAGS to that side's node command line (V8 flag experiments with the same build; on
-// the command line, not in NODE_OPTIONS, which refuses most V8 flags).
+// `NAME=DIR:FLAGS` adds FLAGS to that side's node command line, after the image's (V8 flag experiments with
+// the same build; on the command line, not in NODE_OPTIONS, which refuses most V8 flags). Every side of ours
+// runs with the deployed NODE_OPTIONS and the node flags of the Dockerfile's ENTRYPOINT.
 //
 // Profiling our side: `--node-options 'FLAGS'` appends V8/Node flags to the deployed NODE_OPTIONS of the
 // measured controllers; `--cpu-prof DIR` is `--node-options '--cpu-prof --cpu-prof-dir=DIR'` (one
@@ -61,14 +62,19 @@ import { eventually } from "@minitask/testenv/testing";
 import { buildGoPeer } from "./_go_peer.ts";
 
 /**
- * The V8 settings the controller is deployed with (`NODE_OPTIONS` in deploy/deployment.yaml), so that the
- * RSS measured here is the deployed one.
+ * The V8 settings the controller is deployed with — `NODE_OPTIONS` in deploy/deployment.yaml and the node
+ * flags of the image's ENTRYPOINT (Dockerfile; NODE_OPTIONS refuses most V8 flags) — so that what is
+ * measured here is the deployed process.
  */
-const DEPLOYED_ENV = ((): Record<string, string> => {
-  const file = fileURLToPath(new URL("../../deploy/deployment.yaml", import.meta.url));
-  const m = /name: NODE_OPTIONS, value: "([^"]*)"/.exec(readFileSync(file, "utf8"));
-  if (m === null) throw new Error(`no NODE_OPTIONS in ${file}`);
-  return { NODE_OPTIONS: m[1] as string };
+const DEPLOYED = ((): { env: Record<string, string>; nodeArgs: string[] } => {
+  const deployment = fileURLToPath(new URL("../../deploy/deployment.yaml", import.meta.url));
+  const m = /name: NODE_OPTIONS, value: "([^"]*)"/.exec(readFileSync(deployment, "utf8"));
+  if (m === null) throw new Error(`no NODE_OPTIONS in ${deployment}`);
+  const dockerfile = fileURLToPath(new URL("../../Dockerfile", import.meta.url));
+  const e = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(dockerfile, "utf8"));
+  if (e === null) throw new Error(`no ENTRYPOINT in ${dockerfile}`);
+  const entrypoint = JSON.parse(e[1] as string) as string[];
+  return { env: { NODE_OPTIONS: m[1] as string }, nodeArgs: entrypoint.slice(1, -1) };
 })();
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -258,20 +264,20 @@ async function startOurs(
   nodeOptions: string | undefined,
   tree?: { readonly dir: string; readonly flags: string },
 ): Promise<Running> {
-  const env = nodeOptions ? { NODE_OPTIONS: `${DEPLOYED_ENV.NODE_OPTIONS} ${nodeOptions}`.trim() } : DEPLOYED_ENV;
+  const env = nodeOptions ? { NODE_OPTIONS: `${DEPLOYED.env.NODE_OPTIONS} ${nodeOptions}`.trim() } : DEPLOYED.env;
   if (tree !== undefined) {
     return startTree(
       tree.dir,
       kubeconfig,
       [`--workers=${workers}`, `--namespace=${ns}`, "--log-level=warn", ...sharding],
       env,
-      tree.flags.split(/\s+/).filter(Boolean),
+      [...DEPLOYED.nodeArgs, ...tree.flags.split(/\s+/).filter(Boolean)],
     );
   }
   const ctrl: ControllerProcess = await startControllerProcess(
     kubeconfig,
     [`--workers=${workers}`, `--namespace=${ns}`, "--log-level=warn", ...sharding],
-    { compiled: true, env },
+    { compiled: true, env, nodeArgs: DEPLOYED.nodeArgs },
   );
   await eventually("controller ready", async () =>
     (await httpGet(ctrl.healthPort, "/readyz")).status === 200 ? true : undefined,
@@ -744,7 +750,7 @@ async function cachedRss(
     const runner = await startControllerProcess(
       cp.kubeconfig,
       ["--workers=16", `--namespace=${ns}`, "--log-level=warn"],
-      { compiled: true, env: DEPLOYED_ENV },
+      { compiled: true, env: DEPLOYED.env, nodeArgs: DEPLOYED.nodeArgs },
     );
     const batch = 200;
     for (let i = 0; i < n; i += batch) {
@@ -772,7 +778,7 @@ async function cachedRss(
     const fresh = await startControllerProcess(
       cp.kubeconfig,
       ["--workers=4", `--namespace=${ns}`, "--log-level=warn"],
-      { compiled: true, env: DEPLOYED_ENV },
+      { compiled: true, env: DEPLOYED.env, nodeArgs: DEPLOYED.nodeArgs },
     );
     await eventually(
       "fresh controller ready",

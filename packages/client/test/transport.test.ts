@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   type CredentialProvider,
   type Credentials,
+  IdleTimeoutError,
   InternalError,
   KubeClient,
   NetworkError,
@@ -219,6 +220,34 @@ describe("retries", () => {
     await expect(c.resource(configMaps, "ns").get("a", { retry: false })).rejects.toBeInstanceOf(
       ServiceUnavailableError,
     );
+    expect(s.requests).toHaveLength(1);
+  });
+});
+
+describe("response bodies", () => {
+  it("reads a body written in pieces, with a character split between two of them, whole", async () => {
+    const body = Buffer.from(JSON.stringify({ ...cm("a"), data: { text: "café ünïcödé" } }), "utf8");
+    const split = body.indexOf(Buffer.from("é", "utf8")) + 1; // inside the two bytes of "é"
+    const s = await server((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write(body.subarray(0, split));
+      setImmediate(() => {
+        res.write(body.subarray(split, split + 7));
+        setImmediate(() => res.end(body.subarray(split + 7)));
+      });
+    });
+    const { client: c } = client(s.url);
+    const got = (await c.resource(configMaps, "ns").get("a")) as { data?: { text?: string } };
+    expect(got.data?.text).toBe("café ünïcödé");
+  });
+
+  it("fails a response whose body stops coming with an IdleTimeoutError after bodyTimeoutMs", async () => {
+    const s = await server((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"kind":"ConfigMap",'); // and nothing more
+    });
+    const { client: c } = client(s.url, { agent: { bodyTimeoutMs: 100 } });
+    await expect(c.resource(configMaps, "ns").get("a", { retry: false })).rejects.toBeInstanceOf(IdleTimeoutError);
     expect(s.requests).toHaveLength(1);
   });
 });

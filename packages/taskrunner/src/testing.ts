@@ -37,17 +37,23 @@ export interface ControllerProcess {
 
 /**
  * Starts `minitask-controller --kubeconfig <kubeconfig>` with metrics and probes on free loopback ports and
- * debug JSON logs, plus `extraArgs`. `compiled` runs `dist/` instead of the TypeScript source.
+ * debug JSON logs, plus `extraArgs`. `compiled` runs `dist/` instead of the TypeScript source; `nodeArgs` go on
+ * node's command line before the script (V8 flags that NODE_OPTIONS refuses).
  */
 export async function startControllerProcess(
   kubeconfig: string,
   extraArgs: readonly string[] = [],
-  options: { readonly compiled?: boolean; readonly env?: Readonly<Record<string, string>> } = {},
+  options: {
+    readonly compiled?: boolean;
+    readonly env?: Readonly<Record<string, string>>;
+    readonly nodeArgs?: readonly string[];
+  } = {},
 ): Promise<ControllerProcess> {
   const [metricsPort, healthPort] = [await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
     [
+      ...(options.nodeArgs ?? []),
       ...(options.compiled
         ? [DIST_CLI]
         : ["--conditions=minitask-source", "--disable-warning=ExperimentalWarning", CLI]),
