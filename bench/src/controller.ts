@@ -378,7 +378,7 @@ interface RunOptions {
   readonly heapSnapshotDir: string | undefined;
   /** `--tree` sides: name → checkout whose compiled controller runs for that side. */
   readonly trees: ReadonlyMap<string, string>;
-  /** `--tree NAME=DIR:FLAGS`: NODE_OPTIONS added for that side only. */
+  /** `--tree NAME=DIR:FLAGS`: node flags added for that side only (on its command line). */
   readonly treeNodeFlags: ReadonlyMap<string, string>;
 }
 
